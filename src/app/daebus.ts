@@ -1,0 +1,500 @@
+import { EventEmitter } from 'node:events';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { AppHandle } from '../context/app-handle.js';
+import { registerRunningApp, unregisterRunningApp } from '../context/running-apps.js';
+import { DaebusError, errorMessage } from '../errors/daebus-error.js';
+import { createLogger } from '../logging/logger.js';
+import { instanceChannel, serviceChannel, validateName } from '../protocol/names.js';
+import type { BackgroundTask } from '../scheduler/background-task.js';
+import { Scheduler } from '../scheduler/scheduler.js';
+import {
+  type AfterOptions,
+  type BackgroundOptions,
+  checkTaskFunction,
+  delayToMs,
+  resolveBackgroundOptions,
+} from '../scheduler/task-options.js';
+import type { TaskFunction } from '../scheduler/task-state.js';
+import { MemoryTransport } from '../transport/memory/memory-transport.js';
+import { RedisTransport } from '../transport/redis/redis-transport.js';
+import type { Transport, TransportStatus, Unsubscribe } from '../transport/transport.js';
+import { ConcurrencyLimiter } from './concurrency-limiter.js';
+import type { ActionMap, PayloadOf, ResultOf, UntypedActions } from './contracts.js';
+import { type AnyActionHandler, type AnyListenHandler, Dispatcher } from './dispatcher.js';
+import type { ActionContext, ListenContext } from './handler-context.js';
+import { Heartbeat } from './heartbeat.js';
+import { createInstanceId } from './instance-id.js';
+import { reservedActions } from './introspection.js';
+import {
+  type DaebusOptions,
+  type ResolvedOptions,
+  type RunOptions,
+  resolveOptions,
+} from './options.js';
+import { handleShutdownSignals } from './signals.js';
+
+/** Where an app is in its life. */
+export type AppStatus = 'idle' | 'starting' | 'running' | 'closing' | 'closed';
+
+/** An action handler: returns the reply (or sends it with `response`). */
+export type ActionHandler<P = unknown, R = unknown> = (
+  payload: P,
+  context: ActionContext<P>,
+) => R | undefined | Promise<R | undefined> | Promise<void> | void;
+
+/** A listen handler: receives each broadcast on its channel as a decoded object. */
+export type ListenHandler<M = Record<string, unknown>> = (
+  message: M,
+  context: ListenContext<M>,
+) => unknown;
+
+/** A hook run by `run()` once connected, before requests and tasks start. */
+export type StartHook = () => unknown;
+
+/** Everything that exists only while the service runs. */
+interface Running {
+  readonly handle: ServiceHandle;
+  readonly transport: Transport;
+  readonly ownsTransport: boolean;
+  readonly dispatcher: Dispatcher;
+  readonly limiter: ConcurrencyLimiter;
+  readonly heartbeat: Heartbeat;
+  readonly shutdown: AbortController;
+  readonly unsubscribes: Unsubscribe[];
+  readonly offStatus: () => void;
+  removeSignalHandlers: () => void;
+}
+
+/** The running service as context globals see it (see {@link AppHandle}). */
+class ServiceHandle implements AppHandle {
+  constructor(
+    readonly service: string,
+    readonly instance: string,
+    readonly log: Logger,
+    readonly transport: Transport,
+    readonly shutdownSignal: AbortSignal,
+  ) {}
+
+  get cacheClient(): Redis | null {
+    return this.transport.client;
+  }
+
+  publish(channel: string, message: string): Promise<number> {
+    return this.transport.publish(channel, message);
+  }
+}
+
+/**
+ * A Daebus service: background tasks on a fixed-rate schedule, actions
+ * answered over pub/sub, and broadcasts listened to and sent.
+ *
+ * Events: `status` (the app's {@link AppStatus}), `connection` (the
+ * transport's status, after the first connect).
+ *
+ * @example
+ * const app = new Daebus('monitor');
+ * app.background('health_check', 60, () => directLogger.info('healthy'));
+ * app.action('get_status', () => ({ status: 'healthy' }));
+ * await app.run({ service: 'monitor_service' });
+ */
+export class Daebus<A extends ActionMap = UntypedActions> extends EventEmitter {
+  /** The app's name (the Python original's `Daebus(__name__)`). */
+  readonly name: string;
+  /**
+   * Every task by name, as in the seed: `app.backgroundTasks['cleanup'].interval = 600`.
+   * One-time tasks are listed until they have run.
+   */
+  readonly backgroundTasks: Readonly<Record<string, BackgroundTask>>;
+  readonly #options: ResolvedOptions;
+  readonly #scheduler = new Scheduler();
+  readonly #actions = new Map<string, AnyActionHandler>();
+  readonly #listeners = new Map<string, AnyListenHandler[]>();
+  readonly #startHooks: StartHook[] = [];
+  readonly #closeHooks: StartHook[] = [];
+  #baseLogger: Logger | null = null;
+  #status: AppStatus = 'idle';
+  #running: Running | null = null;
+  #closing: Promise<void> | null = null;
+
+  constructor(name: string, options?: DaebusOptions) {
+    super();
+    if (typeof name !== 'string' || name === '') {
+      throw new DaebusError(
+        'INVALID_NAME',
+        `app name must be a non-empty string, got ${JSON.stringify(name)}`,
+      );
+    }
+    this.name = name;
+    this.#options = resolveOptions(options);
+    const scheduler = this.#scheduler;
+    this.backgroundTasks = new Proxy(Object.create(null) as Record<string, BackgroundTask>, {
+      get: (_target, key) => (typeof key === 'string' ? scheduler.get(key) : undefined),
+      has: (_target, key) => typeof key === 'string' && scheduler.get(key) !== undefined,
+      ownKeys: () => scheduler.list().map((task) => task.name),
+      getOwnPropertyDescriptor: (_target, key) => {
+        const task = typeof key === 'string' ? scheduler.get(key) : undefined;
+        return task && { value: task, enumerable: true, configurable: true, writable: false };
+      },
+      set: () => false,
+      deleteProperty: () => false,
+    });
+  }
+
+  /** Where the app is in its life. */
+  get status(): AppStatus {
+    return this.#status;
+  }
+
+  /** The service name given to `run`, or null before. */
+  get service(): string | null {
+    return this.#running?.handle.service ?? null;
+  }
+
+  /** This process's instance id, or null before `run`. */
+  get instance(): string | null {
+    return this.#running?.handle.instance ?? null;
+  }
+
+  /** The service's logger (the `directLogger` of this app). */
+  get log(): Logger {
+    return this.#running?.handle.log ?? this.#base();
+  }
+
+  /** The Redis client (null on the in-memory transport or before `run`). */
+  get cache(): Redis | null {
+    return this.#running?.transport.client ?? null;
+  }
+
+  /**
+   * Answers requests for `name`. The handler gets the payload and a context
+   * (`request`, `response`, `logger`, `signal`); what it returns is the reply,
+   * unless it has sent one with `response.send`.
+   *
+   * @example
+   * app.action('get_data', () => ({ data: cachedData, last_updated: lastUpdate }));
+   */
+  action<K extends keyof A & string>(
+    name: K,
+    handler: ActionHandler<PayloadOf<A, K>, ResultOf<A, K>>,
+  ): this {
+    validateName('action', name);
+    if (typeof handler !== 'function') {
+      throw new DaebusError(
+        'INVALID_CONFIG',
+        `action "${name}" needs a handler function, got ${typeof handler}`,
+      );
+    }
+    if (this.#actions.has(name)) {
+      throw new DaebusError('DUPLICATE_NAME', `action "${name}" already has a handler`);
+    }
+    this.#actions.set(name, handler as AnyActionHandler);
+    return this;
+  }
+
+  /**
+   * Runs `handler` for every broadcast on `channel` (several handlers may
+   * share a channel). Added while running, it subscribes at once.
+   */
+  listen<M = Record<string, unknown>>(channel: string, handler: ListenHandler<M>): this {
+    validateName('channel', channel);
+    if (typeof handler !== 'function') {
+      throw new DaebusError(
+        'INVALID_CONFIG',
+        `listener for "${channel}" must be a function, got ${typeof handler}`,
+      );
+    }
+    const handlers = this.#listeners.get(channel);
+    if (handlers !== undefined) {
+      handlers.push(handler as AnyListenHandler);
+      return this;
+    }
+    const list = [handler as AnyListenHandler];
+    this.#listeners.set(channel, list);
+    const running = this.#running;
+    if (running !== null && this.#status === 'running') {
+      running.transport
+        .subscribe(channel, running.dispatcher.listenerFor(list))
+        .then((off) => running.unsubscribes.push(off))
+        .catch((err: unknown) =>
+          this.log.error(
+            { err, channel },
+            `could not listen on "${channel}": ${errorMessage(err)}`,
+          ),
+        );
+    }
+    return this;
+  }
+
+  /**
+   * Runs `fn` every `interval` seconds on a fixed-rate grid: run k is due at
+   * start + k × interval (the first one interval after start, or at once with
+   * `{ immediate: true }`). A run that comes due while the previous one is
+   * still going is skipped; a run that throws is logged and counted and the
+   * schedule goes on.
+   *
+   * @example
+   * app.background('health_check', 60, async ({ logger }) => {
+   *   logger.info(`Health check completed: ${await checkSystemHealth()}`);
+   * });
+   */
+  background(
+    name: string,
+    interval: number,
+    fn: TaskFunction,
+    options?: BackgroundOptions,
+  ): BackgroundTask {
+    checkTaskFunction(name, fn);
+    const { immediate } = resolveBackgroundOptions(name, options);
+    return this.#scheduler.addInterval(name, interval, fn, immediate);
+  }
+
+  /**
+   * Runs `fn` once, `delay` seconds from now (from start when the service is
+   * not running yet). The returned task can be cancelled, is listed in
+   * `daebus:tasks` until it has run, and its errors are logged like any task's.
+   *
+   * @example
+   * const handle = app.after(60, () => directLogger.info('One-time task executed'));
+   * handle.cancel();
+   */
+  after(delay: number, fn: TaskFunction, options?: AfterOptions): BackgroundTask {
+    const delayMs = delayToMs(delay);
+    checkTaskFunction(options?.name ?? 'once', fn);
+    return this.#scheduler.addOnce(options?.name, delayMs, fn);
+  }
+
+  /** Runs `fn` during `run()`, once connected and before requests and tasks start. */
+  onStart(fn: StartHook): this {
+    this.#startHooks.push(fn);
+    return this;
+  }
+
+  /** Runs `fn` during `close()`, after work has drained and before the connection closes. */
+  onClose(fn: StartHook): this {
+    this.#closeHooks.push(fn);
+    return this;
+  }
+
+  /**
+   * Starts the service: connects, runs the start hooks, subscribes to the
+   * service and instance channels and every `listen` channel, starts the
+   * tasks and the heartbeat. Resolves once the service is ready; the process
+   * then lives until `close()` (or SIGINT/SIGTERM).
+   */
+  async run(options: RunOptions): Promise<void> {
+    if (this.#status !== 'idle' && this.#status !== 'closed') {
+      throw new DaebusError(
+        'INVALID_CONFIG',
+        `app "${this.name}" is already ${this.#status}; close it before running again`,
+      );
+    }
+    if (options === null || typeof options !== 'object') {
+      throw new DaebusError(
+        'INVALID_CONFIG',
+        'run() needs options: app.run({ service: "my_service" })',
+      );
+    }
+    const service = validateName('service', options.service);
+    const instance = validateName('instance', options.instance ?? createInstanceId());
+    const { transport, ownsTransport } = createTransport(options);
+    this.#setStatus('starting');
+    const startedAt = new Date();
+    const shutdown = new AbortController();
+    const log = this.#base().child({ service, instance });
+    const handle = new ServiceHandle(service, instance, log, transport, shutdown.signal);
+    const limiter = new ConcurrencyLimiter(this.#options.maxConcurrency, this.#options.maxQueue);
+    const dispatcher = new Dispatcher({
+      app: handle,
+      actions: this.#actions,
+      reserved: reservedActions({
+        service,
+        instance,
+        startedAt,
+        transport: transport.kind,
+        scheduler: this.#scheduler,
+      }),
+      limiter,
+    });
+    try {
+      await transport.connect();
+    } catch (err) {
+      this.#setStatus('idle');
+      if (ownsTransport) await transport.close().catch(() => undefined);
+      throw err;
+    }
+    const running: Running = {
+      handle,
+      transport,
+      ownsTransport,
+      dispatcher,
+      limiter,
+      heartbeat: new Heartbeat(handle, instance, this.#options.heartbeatInterval, startedAt),
+      shutdown,
+      unsubscribes: [],
+      offStatus: transport.onStatus((status, detail) => this.#onConnection(status, detail)),
+      removeSignalHandlers: () => undefined,
+    };
+    this.#running = running;
+    registerRunningApp(handle);
+    try {
+      for (const hook of this.#startHooks) await hook();
+      running.unsubscribes.push(
+        await transport.subscribe(serviceChannel(service), dispatcher.onRequest),
+        await transport.subscribe(instanceChannel(service, instance), dispatcher.onRequest),
+      );
+      for (const [channel, handlers] of this.#listeners) {
+        running.unsubscribes.push(
+          await transport.subscribe(channel, dispatcher.listenerFor(handlers)),
+        );
+      }
+    } catch (err) {
+      log.error({ err }, `service "${service}" failed to start: ${errorMessage(err)}`);
+      await this.#teardown(running);
+      this.#setStatus('idle');
+      throw err;
+    }
+    this.#scheduler.start(handle);
+    running.heartbeat.start();
+    if (this.#options.handleSignals) {
+      running.removeSignalHandlers = handleShutdownSignals(
+        () => this.close(),
+        () => this.log,
+      );
+    }
+    this.#setStatus('running');
+    log.info(
+      {
+        transport: transport.kind,
+        actions: [...this.#actions.keys()],
+        tasks: this.#scheduler.list().map((t) => t.name),
+        listens: [...this.#listeners.keys()],
+      },
+      `service "${service}" running on ${transport instanceof RedisTransport ? transport.url : `the ${transport.kind} transport`}`,
+    );
+  }
+
+  /**
+   * Stops taking work, waits up to `shutdownTimeout` for running handlers and
+   * task runs (their `signal` aborts first), runs the close hooks, and
+   * releases every timer and connection. Safe to call more than once.
+   */
+  close(): Promise<void> {
+    if (this.#closing !== null) return this.#closing;
+    const running = this.#running;
+    if (running === null) return Promise.resolve();
+    this.#closing = this.#close(running).finally(() => {
+      this.#closing = null;
+    });
+    return this.#closing;
+  }
+
+  async #close(running: Running): Promise<void> {
+    const log = running.handle.log;
+    this.#setStatus('closing');
+    running.dispatcher.stopAccepting();
+    running.heartbeat.stop();
+    running.shutdown.abort(
+      new DaebusError('SHUTTING_DOWN', `service "${running.handle.service}" is closing`),
+    );
+    const graceMs = this.#options.shutdownTimeout * 1000;
+    const deadline = Date.now() + graceMs;
+    await Promise.all(running.unsubscribes.splice(0).map((off) => off().catch(() => undefined)));
+    const [abandonedRuns, handlersDrained] = await Promise.all([
+      this.#scheduler.stop(graceMs),
+      waitAtMost(running.limiter.onIdle(), Math.max(0, deadline - Date.now())),
+    ]);
+    if (abandonedRuns > 0 || !handlersDrained) {
+      log.warn(
+        {
+          abandoned_runs: abandonedRuns,
+          abandoned_handlers: handlersDrained ? 0 : running.limiter.active + running.limiter.queued,
+        },
+        `shutdown timeout (${this.#options.shutdownTimeout} s) reached with work still running`,
+      );
+    }
+    for (const hook of this.#closeHooks) {
+      try {
+        await hook();
+      } catch (err) {
+        log.error({ err }, `close hook failed: ${errorMessage(err)}`);
+      }
+    }
+    await this.#teardown(running);
+    this.#setStatus('closed');
+    log.info(`service "${running.handle.service}" closed`);
+  }
+
+  /** Releases what `run` set up: signals, registration, subscriptions, the transport. */
+  async #teardown(running: Running): Promise<void> {
+    running.removeSignalHandlers();
+    running.heartbeat.stop();
+    running.offStatus();
+    unregisterRunningApp(running.handle);
+    await Promise.all(running.unsubscribes.splice(0).map((off) => off().catch(() => undefined)));
+    if (running.ownsTransport) await running.transport.close().catch(() => undefined);
+    this.#running = null;
+  }
+
+  #onConnection(status: TransportStatus, detail?: Error): void {
+    const log = this.log;
+    if (status === 'reconnecting') {
+      log.warn(
+        { connection: status, reason: detail?.message },
+        'lost the connection; reconnecting (tasks keep running)',
+      );
+    } else if (status === 'ready') {
+      log.info({ connection: status }, 'connection restored; every subscription is back');
+    }
+    this.emit('connection', status);
+  }
+
+  #setStatus(status: AppStatus): void {
+    this.#status = status;
+    this.emit('status', status);
+  }
+
+  #base(): Logger {
+    this.#baseLogger ??=
+      this.#options.logger ??
+      createLogger(this.name, { level: this.#options.logLevel, format: this.#options.logFormat });
+    return this.#baseLogger;
+  }
+}
+
+function createTransport(options: RunOptions): { transport: Transport; ownsTransport: boolean } {
+  const choice = options.transport ?? 'redis';
+  if (typeof choice === 'object' && choice !== null)
+    return { transport: choice, ownsTransport: false };
+  if (choice === 'memory') return { transport: new MemoryTransport(), ownsTransport: true };
+  if (choice !== 'redis') {
+    throw new DaebusError(
+      'INVALID_CONFIG',
+      `transport must be "redis", "memory" or a Transport object, got ${JSON.stringify(choice)}`,
+    );
+  }
+  const redis = options.redis;
+  if (redis === undefined || typeof redis === 'string') {
+    return { transport: new RedisTransport({ url: redis }), ownsTransport: true };
+  }
+  const { url, connectTimeout, ...clientOptions } = redis;
+  return {
+    transport: new RedisTransport({ url, connectTimeout, options: clientOptions }),
+    ownsTransport: true,
+  };
+}
+
+/** Waits for `promise` at most `ms`; resolves true when it settled in time. */
+async function waitAtMost(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise.then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

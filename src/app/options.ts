@@ -1,0 +1,131 @@
+import type { RedisOptions } from 'ioredis';
+import type { LevelWithSilent, Logger } from 'pino';
+import { DaebusError } from '../errors/daebus-error.js';
+import type { LogFormat } from '../logging/logger.js';
+import type { Transport } from '../transport/transport.js';
+
+/** Options of `new Daebus(name, options)`. */
+export interface DaebusOptions {
+  /**
+   * Handlers (actions and listens) running at once; more wait in a queue.
+   * The Python original's `max_workers`.
+   * @default 100
+   */
+  maxConcurrency?: number;
+  /**
+   * Messages waiting for a handler slot; past it, requests get an `OVERLOADED` error reply.
+   * @default 10000
+   */
+  maxQueue?: number;
+  /**
+   * Seconds that `close()` waits for running handlers and task runs to finish.
+   * @default 10
+   */
+  shutdownTimeout?: number;
+  /**
+   * Seconds between two heartbeats on `daebus:heartbeat`.
+   * @default 5
+   */
+  heartbeatInterval?: number;
+  /**
+   * Close on SIGINT and SIGTERM and exit the process with status 0 (a second signal forces exit).
+   * @default true
+   */
+  handleSignals?: boolean;
+  /** Your own pino logger; replaces the one Daebus creates. */
+  logger?: Logger;
+  /**
+   * Level of the logger Daebus creates.
+   * @default process.env.LOG_LEVEL ?? 'info'
+   */
+  logLevel?: LevelWithSilent;
+  /**
+   * Format of the logger Daebus creates.
+   * @default process.env.DAEBUS_LOG_FORMAT ?? (stdout is a terminal ? 'pretty' : 'json')
+   */
+  logFormat?: LogFormat;
+}
+
+/** Redis settings: a URL, or ioredis options (with an optional `url`). */
+export type RedisSetting = string | (RedisOptions & { url?: string; connectTimeout?: number });
+
+/** Options of `app.run(options)`. */
+export interface RunOptions {
+  /** The service name: the channel requests come on. */
+  service: string;
+  /**
+   * Where Redis is.
+   * @default process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+   */
+  redis?: RedisSetting;
+  /**
+   * `redis`, `memory` (in-process, no server), or a transport of your own.
+   * @default 'redis'
+   */
+  transport?: 'redis' | 'memory' | Transport;
+  /**
+   * This process's instance id.
+   * @default `<host>-<pid>-<random>`
+   */
+  instance?: string;
+}
+
+/** {@link DaebusOptions} with every default applied. */
+export type ResolvedOptions = Required<Omit<DaebusOptions, 'logger' | 'logLevel' | 'logFormat'>> &
+  Pick<DaebusOptions, 'logger' | 'logLevel' | 'logFormat'>;
+
+/** The defaults of {@link DaebusOptions}. */
+export const DEFAULTS = {
+  maxConcurrency: 100,
+  maxQueue: 10_000,
+  shutdownTimeout: 10,
+  heartbeatInterval: 5,
+  handleSignals: true,
+} as const;
+
+function positive(name: string, value: unknown, integer: boolean): void {
+  const ok =
+    typeof value === 'number' &&
+    Number.isFinite(value) &&
+    value > 0 &&
+    (!integer || Number.isInteger(value));
+  if (!ok) {
+    throw new DaebusError(
+      'INVALID_CONFIG',
+      `${name} must be a positive ${integer ? 'integer' : 'number of seconds'}, got ${
+        typeof value === 'string' ? JSON.stringify(value) : String(value)
+      }`,
+    );
+  }
+}
+
+/** Applies the defaults and validates every field once, with messages that show the bad value. */
+export function resolveOptions(options: DaebusOptions = {}): ResolvedOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new DaebusError(
+      'INVALID_CONFIG',
+      `Daebus options must be an object, got ${String(options)}`,
+    );
+  }
+  const resolved: ResolvedOptions = { ...DEFAULTS, ...stripUndefined(options) };
+  positive('maxConcurrency', resolved.maxConcurrency, true);
+  if (!(Number.isInteger(resolved.maxQueue) && resolved.maxQueue >= 0)) {
+    throw new DaebusError(
+      'INVALID_CONFIG',
+      `maxQueue must be zero or a positive integer, got ${String(resolved.maxQueue)}`,
+    );
+  }
+  positive('shutdownTimeout', resolved.shutdownTimeout, false);
+  positive('heartbeatInterval', resolved.heartbeatInterval, false);
+  if (typeof resolved.handleSignals !== 'boolean') {
+    throw new DaebusError(
+      'INVALID_CONFIG',
+      `handleSignals must be true or false, got ${String(resolved.handleSignals)}`,
+    );
+  }
+  return resolved;
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

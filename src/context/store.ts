@@ -1,0 +1,36 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Logger } from 'pino';
+import type { AppHandle } from './app-handle.js';
+import type { Request } from './request.js';
+import type { Response } from './response.js';
+
+/** The context of one action or listen handler call. */
+export interface MessageContext {
+  readonly kind: 'action' | 'listen';
+  readonly app: AppHandle;
+  readonly request: Request;
+  /** Null in a `listen` handler: a broadcast has nobody to answer. */
+  readonly response: Response | null;
+  /** The app's logger bound to this action or channel. */
+  readonly logger: Logger;
+}
+
+/** The context of one background task run. */
+export interface TaskContext {
+  readonly kind: 'task';
+  readonly app: AppHandle;
+  readonly taskName: string;
+  /** The app's logger bound to this task. */
+  readonly logger: Logger;
+}
+
+/** What `AsyncLocalStorage` carries through a handler or task, however many run at once. */
+export type Context = MessageContext | TaskContext;
+
+/** The one store behind `request`, `response`, `logger` and friends. */
+export const contextStorage = new AsyncLocalStorage<Context>();
+
+/** The context of the code running now, if any. */
+export function currentContext(): Context | undefined {
+  return contextStorage.getStore();
+}
