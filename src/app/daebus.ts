@@ -17,6 +17,7 @@ import {
 } from '../scheduler/task-options.js';
 import type { TaskFunction } from '../scheduler/task-state.js';
 import { MemoryTransport } from '../transport/memory/memory-transport.js';
+import { redisTransportFor } from '../transport/redis/redis-setting.js';
 import { RedisTransport } from '../transport/redis/redis-transport.js';
 import type { Transport, TransportStatus, Unsubscribe } from '../transport/transport.js';
 import { ConcurrencyLimiter } from './concurrency-limiter.js';

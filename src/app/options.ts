@@ -1,4 +1,3 @@
-import type { RedisOptions } from 'ioredis';
 import type { LevelWithSilent, Logger } from 'pino';
 import { DaebusError } from '../errors/daebus-error.js';
 import type { LogFormat } from '../logging/logger.js';
@@ -46,8 +45,9 @@ export interface DaebusOptions {
   logFormat?: LogFormat;
 }
 
-/** Redis settings: a URL, or ioredis options (with an optional `url`). */
-export type RedisSetting = string | (RedisOptions & { url?: string; connectTimeout?: number });
+import type { RedisSetting } from '../transport/redis/redis-setting.js';
+
+export type { RedisSetting };
 
 /** Options of `app.run(options)`. */
 export interface RunOptions {

@@ -1,0 +1,225 @@
+import { randomUUID } from 'node:crypto';
+import type { ActionMap, PayloadOf, ResultOf, UntypedActions } from '../app/contracts.js';
+import { DaebusError, errorMessage } from '../errors/daebus-error.js';
+import { validateName } from '../protocol/names.js';
+import type { RedisSetting } from '../transport/redis/redis-setting.js';
+import type { Transport } from '../transport/transport.js';
+import { acquireConnection, type SharedConnection } from './shared-connections.js';
+
+/** Options of `new DaebusCaller(service, options)`. */
+export interface CallerOptions {
+  /**
+   * Where Redis is.
+   * @default process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+   */
+  redis?: RedisSetting;
+  /**
+   * `redis`, `memory` (services in this process), or a transport of your own.
+   * @default 'redis'
+   */
+  transport?: 'redis' | 'memory' | Transport;
+  /**
+   * Seconds a request waits for its final reply.
+   * @default 5
+   */
+  timeout?: number;
+}
+
+/** Options of one request. */
+export interface RequestOptions {
+  /** Seconds to wait for the final reply; the caller's `timeout` when not given. */
+  timeout?: number;
+  /** Receives the payload of each non-final (progress) reply. */
+  onProgress?: (payload: unknown) => void;
+  /** Aborts the request: it rejects with the signal's reason and leaves nothing behind. */
+  signal?: AbortSignal;
+}
+
+function checkTimeout(seconds: unknown, where: string): number {
+  if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds <= 0) {
+    throw new DaebusError(
+      'INVALID_CONFIG',
+      `${where} must be a positive number of seconds, got ${typeof seconds === 'string' ? JSON.stringify(seconds) : String(seconds)}`,
+    );
+  }
+  return seconds * 1000;
+}
+
+/**
+ * Calls the actions of one service and waits for their replies, over Redis
+ * (or the in-memory transport). Callers in one process that point at the same
+ * Redis share one pair of connections and one reply channel.
+ *
+ * Errors are `DaebusError`s with a stable code: `TIMEOUT`, `UNKNOWN_ACTION`,
+ * `HANDLER_ERROR`, `REMOTE_ERROR` (an error reply without a known code),
+ * `CLOSED`, `DISCONNECTED`.
+ *
+ * @example
+ * const caller = new DaebusCaller('adaptive_service');
+ * const reply = await caller.request('adjust_schedule', { interval: 600 });
+ * await caller.close();
+ */
+export class DaebusCaller<A extends ActionMap = UntypedActions> {
+  /** The service this caller talks to. */
+  readonly service: string;
+  readonly #timeoutMs: number;
+  readonly #choice: 'redis' | 'memory' | Transport;
+  readonly #redis: RedisSetting | undefined;
+  #lease: { connection: SharedConnection; release: () => Promise<void> } | null = null;
+  #closed = false;
+
+  constructor(service: string, options: CallerOptions = {}) {
+    this.service = validateName('service', service);
+    this.#timeoutMs = checkTimeout(options.timeout ?? 5, 'timeout');
+    this.#choice = options.transport ?? 'redis';
+    this.#redis = options.redis;
+    if (typeof this.#choice === 'string' && this.#choice !== 'redis' && this.#choice !== 'memory') {
+      throw new DaebusError(
+        'INVALID_CONFIG',
+        `transport must be "redis", "memory" or a Transport object, got ${JSON.stringify(this.#choice)}`,
+      );
+    }
+  }
+
+  /** Requests of this process's callers (on this caller's connection) still waiting for a reply. */
+  get pendingCount(): number {
+    return this.#lease?.connection.router.size ?? 0;
+  }
+
+  /**
+   * Sends `action` with `payload` and resolves with the final reply's
+   * payload; progress replies go to `onProgress`. Rejects with a
+   * `DaebusError` when the reply is an error, nothing final comes within the
+   * timeout, the caller is closed, or Redis cannot be reached.
+   */
+  async request<K extends keyof A & string>(
+    action: K,
+    payload?: PayloadOf<A, K>,
+    options: RequestOptions = {},
+  ): Promise<ResultOf<A, K>> {
+    const timeoutMs =
+      options.timeout === undefined
+        ? this.#timeoutMs
+        : checkTimeout(options.timeout, 'request timeout');
+    const label = `${this.service}.${action}`;
+    const connection = await this.#connection();
+    const { router, transport } = connection;
+    const signal = options.signal;
+    signal?.throwIfAborted();
+    const requestId = randomUUID();
+    const message = JSON.stringify({
+      action,
+      payload: payload ?? {},
+      reply_to: router.replyTo,
+      request_id: requestId,
+      service: this.service,
+    });
+    let receivers = -1;
+    const reply = new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const nobody =
+          receivers === 0
+            ? ` (no service was subscribed to "${this.service}" when it was sent)`
+            : '';
+        router.fail(
+          requestId,
+          new DaebusError('TIMEOUT', `${label} got no reply within ${timeoutMs / 1000} s${nobody}`),
+        );
+      }, timeoutMs);
+      const onAbort = () =>
+        router.fail(requestId, signal?.reason ?? new DaebusError('CLOSED', `${label} was aborted`));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      router.add(requestId, {
+        label,
+        owner: this,
+        resolve,
+        reject,
+        onProgress: options.onProgress,
+        cleanup: () => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+        },
+      });
+    });
+    try {
+      receivers = await transport.publish(this.service, message);
+    } catch (err) {
+      router.fail(requestId, asDisconnected(err, label));
+    }
+    return (await reply) as ResultOf<A, K>;
+  }
+
+  /** Publishes `payload` (JSON) on any channel; resolves with the number of receivers. */
+  async sendMessage(channel: string, payload: unknown): Promise<number> {
+    const { transport } = await this.#connection();
+    return this.#publish(transport, channel, JSON.stringify(payload), `message on "${channel}"`);
+  }
+
+  /**
+   * Publishes `payload` on the service's channel without waiting for a reply,
+   * as the Python caller's `send_to_service` does: `action`, when given, is
+   * added to the payload's top level.
+   */
+  async sendToService(payload: Record<string, unknown>, action?: string): Promise<number> {
+    const { transport } = await this.#connection();
+    const message = action === undefined ? payload : { ...payload, action };
+    return this.#publish(
+      transport,
+      this.service,
+      JSON.stringify(message),
+      `message to "${this.service}"`,
+    );
+  }
+
+  /** Ends this caller's waiting requests with `CLOSED` and releases its share of the connection. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const lease = this.#lease;
+    this.#lease = null;
+    if (lease === null) return;
+    lease.connection.router.failAll(
+      () =>
+        new DaebusError(
+          'CLOSED',
+          `the caller of "${this.service}" was closed before the reply came`,
+        ),
+      this,
+    );
+    await lease.release();
+  }
+
+  async #connection(): Promise<SharedConnection> {
+    if (this.#closed) throw new DaebusError('CLOSED', `the caller of "${this.service}" is closed`);
+    this.#lease ??= acquireConnection(this.#choice, this.#redis);
+    const { connection } = this.#lease;
+    try {
+      await connection.ready;
+    } catch (err) {
+      // Let the next request try again with a fresh connection.
+      const lease = this.#lease;
+      this.#lease = null;
+      await lease?.release();
+      throw asDisconnected(err, `calling "${this.service}"`);
+    }
+    return connection;
+  }
+
+  async #publish(
+    transport: Transport,
+    channel: string,
+    message: string,
+    what: string,
+  ): Promise<number> {
+    try {
+      return await transport.publish(channel, message);
+    } catch (err) {
+      throw asDisconnected(err, what);
+    }
+  }
+}
+
+function asDisconnected(err: unknown, what: string): DaebusError {
+  if (err instanceof DaebusError) return err;
+  return new DaebusError('DISCONNECTED', `${what} failed: ${errorMessage(err)}`, { cause: err });
+}
