@@ -474,15 +474,7 @@ function createTransport(options: RunOptions): { transport: Transport; ownsTrans
       `transport must be "redis", "memory" or a Transport object, got ${JSON.stringify(choice)}`,
     );
   }
-  const redis = options.redis;
-  if (redis === undefined || typeof redis === 'string') {
-    return { transport: new RedisTransport({ url: redis }), ownsTransport: true };
-  }
-  const { url, connectTimeout, ...clientOptions } = redis;
-  return {
-    transport: new RedisTransport({ url, connectTimeout, options: clientOptions }),
-    ownsTransport: true,
-  };
+  return { transport: redisTransportFor(options.redis), ownsTransport: true };
 }
 
 /** Waits for `promise` at most `ms`; resolves true when it settled in time. */
