@@ -394,7 +394,7 @@ export class Daebus<A extends ActionMap = UntypedActions> extends EventEmitter {
     const log = running.handle.log;
     this.#setStatus('closing');
     running.dispatcher.stopAccepting();
-    running.heartbeat.stop();
+    await running.heartbeat.stop();
     running.shutdown.abort(
       new DaebusError('SHUTTING_DOWN', `service "${running.handle.service}" is closing`),
     );
@@ -429,7 +429,7 @@ export class Daebus<A extends ActionMap = UntypedActions> extends EventEmitter {
   /** Releases what `run` set up: signals, registration, subscriptions, the transport. */
   async #teardown(running: Running): Promise<void> {
     running.removeSignalHandlers();
-    running.heartbeat.stop();
+    await running.heartbeat.stop();
     running.offStatus();
     unregisterRunningApp(running.handle);
     await Promise.all(running.unsubscribes.splice(0).map((off) => off().catch(() => undefined)));

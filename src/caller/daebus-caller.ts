@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ActionMap, PayloadOf, ResultOf, UntypedActions } from '../app/contracts.js';
 import { DaebusError, errorMessage } from '../errors/daebus-error.js';
-import { validateName } from '../protocol/names.js';
+import { instanceChannel, validateName } from '../protocol/names.js';
 import type { RedisSetting } from '../transport/redis/redis-setting.js';
 import type { Transport } from '../transport/transport.js';
 import { acquireConnection, type SharedConnection } from './shared-connections.js';
@@ -33,6 +33,8 @@ export interface RequestOptions {
   onProgress?: (payload: unknown) => void;
   /** Aborts the request: it rejects with the signal's reason and leaves nothing behind. */
   signal?: AbortSignal;
+  /** Send to one instance of the service (its `<service>@<instance>` channel) instead of all. */
+  instance?: string;
 }
 
 function checkTimeout(seconds: unknown, where: string): number {
@@ -101,7 +103,11 @@ export class DaebusCaller<A extends ActionMap = UntypedActions> {
       options.timeout === undefined
         ? this.#timeoutMs
         : checkTimeout(options.timeout, 'request timeout');
-    const label = `${this.service}.${action}`;
+    const target =
+      options.instance === undefined
+        ? this.service
+        : instanceChannel(this.service, options.instance);
+    const label = `${target}.${action}`;
     const connection = await this.#connection();
     const { router, transport } = connection;
     const signal = options.signal;
@@ -118,9 +124,7 @@ export class DaebusCaller<A extends ActionMap = UntypedActions> {
     const reply = new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => {
         const nobody =
-          receivers === 0
-            ? ` (no service was subscribed to "${this.service}" when it was sent)`
-            : '';
+          receivers === 0 ? ` (nobody was subscribed to "${target}" when it was sent)` : '';
         router.fail(
           requestId,
           new DaebusError('TIMEOUT', `${label} got no reply within ${timeoutMs / 1000} s${nobody}`),
@@ -142,7 +146,7 @@ export class DaebusCaller<A extends ActionMap = UntypedActions> {
       });
     });
     try {
-      receivers = await transport.publish(this.service, message);
+      receivers = await transport.publish(target, message);
     } catch (err) {
       router.fail(requestId, asDisconnected(err, label));
     }

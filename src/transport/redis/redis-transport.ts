@@ -104,7 +104,7 @@ export class RedisTransport implements Transport {
       throw new DaebusError(
         'DISCONNECTED',
         `cannot reach Redis at ${this.url} within ${this.#connectTimeoutMs / 1000} s (${reason}). ` +
-          'Start redis-server there, or point the service elsewhere with REDIS_URL or the `redis` option.',
+          'Start redis-server there, or point Daebus at another Redis (REDIS_URL, the `redis` option, or `--redis` on the command line).',
         { cause: this.#lastError ?? undefined },
       );
     }
