@@ -166,6 +166,9 @@ export class RedisTransport implements Transport {
       enableOfflineQueue: false,
       autoResubscribe: false,
       maxRetriesPerRequest: 1,
+      // Commands issued in the same tick (replies of concurrent handlers, publishes of
+      // concurrent requests) go out in one write instead of one system call each.
+      enableAutoPipelining: role === 'commands',
       connectionName: `daebus-${role}`,
       retryStrategy: (attempt) => reconnectDelay(attempt),
       ...this.#options,
