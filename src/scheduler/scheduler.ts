@@ -150,6 +150,8 @@ export class Scheduler {
         ),
       );
     }
+    // A one-time task runs once: triggering it is that run.
+    if (state.kind === 'once') this.remove(state);
     return Promise.resolve(this.#execute(state, Date.now()));
   }
 

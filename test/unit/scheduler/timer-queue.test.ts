@@ -1,0 +1,166 @@
+import { describe, expect, it } from 'vitest';
+import { type QueueEntry, TimerQueue } from '../../../src/scheduler/timer-queue.js';
+import { seededRandom } from './helpers.js';
+
+class Entry implements QueueEntry {
+  due = 0;
+  seq = 0;
+  heapIndex = -1;
+  constructor(readonly id: string) {}
+}
+
+function drain(queue: TimerQueue<Entry>): string[] {
+  const out: string[] = [];
+  for (let entry = queue.pop(); entry !== undefined; entry = queue.pop()) out.push(entry.id);
+  return out;
+}
+
+describe('TimerQueue', () => {
+  it('is empty at first', () => {
+    const queue = new TimerQueue<Entry>();
+    expect(queue.size).toBe(0);
+    expect(queue.peek()).toBeUndefined();
+    expect(queue.pop()).toBeUndefined();
+  });
+
+  it('pops entries in due order and marks them as out of the queue', () => {
+    const queue = new TimerQueue<Entry>();
+    const entries = [50, 10, 40, 30, 20].map((due) => {
+      const entry = new Entry(`t${due}`);
+      queue.schedule(entry, due);
+      return entry;
+    });
+    expect(queue.size).toBe(5);
+    expect(queue.peek()?.id).toBe('t10');
+    expect(entries.every((e) => e.heapIndex >= 0)).toBe(true);
+    expect(drain(queue)).toEqual(['t10', 't20', 't30', 't40', 't50']);
+    expect(entries.every((e) => e.heapIndex === -1)).toBe(true);
+    expect(queue.size).toBe(0);
+  });
+
+  it('releases entries due at the same moment first-in, first-out', () => {
+    const queue = new TimerQueue<Entry>();
+    for (const id of ['a', 'b', 'c', 'd', 'e', 'f', 'g']) queue.schedule(new Entry(id), 100);
+    queue.schedule(new Entry('early'), 99);
+    expect(drain(queue)).toEqual(['early', 'a', 'b', 'c', 'd', 'e', 'f', 'g']);
+  });
+
+  it('moves an entry that is scheduled again, earlier or later, without duplicating it', () => {
+    const queue = new TimerQueue<Entry>();
+    const a = new Entry('a');
+    const b = new Entry('b');
+    const c = new Entry('c');
+    queue.schedule(a, 10);
+    queue.schedule(b, 20);
+    queue.schedule(c, 30);
+    queue.schedule(c, 5);
+    expect(queue.size).toBe(3);
+    expect(queue.peek()).toBe(c);
+    queue.schedule(c, 25);
+    queue.schedule(a, 40);
+    expect(queue.size).toBe(3);
+    expect(drain(queue)).toEqual(['b', 'c', 'a']);
+    expect([a.due, b.due, c.due]).toEqual([40, 20, 25]);
+  });
+
+  it('re-timing an entry to the same moment puts it behind others due then', () => {
+    const queue = new TimerQueue<Entry>();
+    const a = new Entry('a');
+    queue.schedule(a, 10);
+    queue.schedule(new Entry('b'), 10);
+    queue.schedule(a, 10);
+    expect(drain(queue)).toEqual(['b', 'a']);
+  });
+
+  it('removes the top, a middle entry, the last entry, and ignores entries not queued', () => {
+    const queue = new TimerQueue<Entry>();
+    const entries = Array.from({ length: 8 }, (_, i) => new Entry(`e${i}`));
+    entries.forEach((entry, i) => {
+      queue.schedule(entry, (i * 37) % 8);
+    });
+    const byDue = [...entries].sort((x, y) => x.due - y.due);
+    const top = byDue[0]!;
+    const middle = byDue[4]!;
+    const last = entries[entries.length - 1]!;
+    queue.remove(top);
+    queue.remove(middle);
+    queue.remove(last);
+    expect(top.heapIndex).toBe(-1);
+    expect(middle.heapIndex).toBe(-1);
+    queue.remove(top); // a second remove does nothing
+    queue.remove(new Entry('stranger'));
+    expect(queue.size).toBe(5);
+    const expected = byDue.filter((e) => e !== top && e !== middle && e !== last).map((e) => e.id);
+    expect(drain(queue)).toEqual(expected);
+  });
+
+  it('can queue an entry again after it was popped or removed', () => {
+    const queue = new TimerQueue<Entry>();
+    const a = new Entry('a');
+    queue.schedule(a, 1);
+    expect(queue.pop()).toBe(a);
+    queue.schedule(a, 2);
+    queue.remove(a);
+    queue.schedule(a, 3);
+    expect(queue.size).toBe(1);
+    expect(queue.pop()).toBe(a);
+    expect(a.due).toBe(3);
+  });
+
+  it('clear() empties the queue and marks every entry as out of it', () => {
+    const queue = new TimerQueue<Entry>();
+    const entries = [3, 1, 2].map((due) => {
+      const entry = new Entry(String(due));
+      queue.schedule(entry, due);
+      return entry;
+    });
+    queue.clear();
+    expect(queue.size).toBe(0);
+    expect(queue.peek()).toBeUndefined();
+    expect(entries.map((e) => e.heapIndex)).toEqual([-1, -1, -1]);
+    queue.schedule(entries[0]!, 9);
+    expect(queue.size).toBe(1);
+  });
+
+  it('agrees with a sorted-list model over 20,000 random operations', () => {
+    const random = seededRandom(2024);
+    const queue = new TimerQueue<Entry>();
+    const pool = Array.from({ length: 64 }, (_, i) => new Entry(`p${i}`));
+    // The model: every queued entry with its due time and insertion order.
+    const model = new Map<Entry, { due: number; order: number }>();
+    let order = 0;
+    const mismatches: number[] = [];
+    const modelFirst = (): Entry | undefined => {
+      let best: Entry | undefined;
+      for (const [entry, at] of model) {
+        const b = best === undefined ? undefined : model.get(best)!;
+        if (b === undefined || at.due < b.due || (at.due === b.due && at.order < b.order))
+          best = entry;
+      }
+      return best;
+    };
+    for (let step = 0; step < 20_000; step++) {
+      const entry = pool[Math.floor(random() * pool.length)]!;
+      const op = random();
+      if (op < 0.55) {
+        // Few distinct due times, so ties are common.
+        const due = Math.floor(random() * 20);
+        queue.schedule(entry, due);
+        model.set(entry, { due, order: order++ });
+      } else if (op < 0.75) {
+        queue.remove(entry);
+        model.delete(entry);
+      } else {
+        const expected = modelFirst();
+        if (queue.pop() !== expected) mismatches.push(step);
+        if (expected !== undefined) model.delete(expected);
+      }
+      // Plain checks in the loop (expect() per step is slow); one assertion at the end.
+      const membershipAgrees = pool.every((e) => e.heapIndex >= 0 === model.has(e));
+      if (queue.size !== model.size || queue.peek() !== modelFirst() || !membershipAgrees) {
+        mismatches.push(step);
+      }
+    }
+    expect(mismatches).toEqual([]);
+  });
+});
