@@ -8,12 +8,13 @@ import { createLogger } from '../logging/logger.js';
 import { instanceChannel, serviceChannel, validateName } from '../protocol/names.js';
 import type { BackgroundTask } from '../scheduler/background-task.js';
 import { Scheduler } from '../scheduler/scheduler.js';
+import type { TaskEventMap, TaskEventName } from '../scheduler/task-events.js';
 import {
   type AfterOptions,
   type BackgroundOptions,
   checkTaskFunction,
   delayToMs,
-  resolveBackgroundOptions,
+  type ScheduleSpec,
 } from '../scheduler/task-options.js';
 import type { TaskFunction } from '../scheduler/task-state.js';
 import { MemoryTransport } from '../transport/memory/memory-transport.js';
@@ -34,6 +35,22 @@ import {
   resolveOptions,
 } from './options.js';
 import { handleShutdownSignals } from './signals.js';
+
+/** Options of a task that runs in a worker thread. */
+export type WorkerTaskOptions = BackgroundOptions & { worker: URL | string };
+
+function isWorkerOptions<T extends { worker?: unknown }>(
+  value: unknown,
+  options: unknown,
+): value is T & { worker: URL | string } {
+  return options === undefined && value !== null && typeof value === 'object' && 'worker' in value;
+}
+
+/** The events of an app: its status, its connection, and its task runs. */
+export type DaebusEvents = TaskEventMap & {
+  status: [AppStatus];
+  connection: [TransportStatus];
+};
 
 /** Where an app is in its life. */
 export type AppStatus = 'idle' | 'starting' | 'running' | 'closing' | 'closed';
@@ -99,7 +116,7 @@ class ServiceHandle implements AppHandle {
  * app.action('get_status', () => ({ status: 'healthy' }));
  * await app.run({ service: 'monitor_service' });
  */
-export class Daebus<A extends ActionMap = UntypedActions> extends EventEmitter {
+export class Daebus<A extends ActionMap<A> = UntypedActions> extends EventEmitter<DaebusEvents> {
   /** The app's name (the Python original's `Daebus(__name__)`). */
   readonly name: string;
   /**
@@ -108,7 +125,17 @@ export class Daebus<A extends ActionMap = UntypedActions> extends EventEmitter {
    */
   readonly backgroundTasks: Readonly<Record<string, BackgroundTask>>;
   readonly #options: ResolvedOptions;
-  readonly #scheduler = new Scheduler();
+  readonly #scheduler = new Scheduler({
+    wants: (event: TaskEventName) => this.listenerCount(event) > 0,
+    emit: (event, payload) => {
+      // A throwing listener must not break the scheduler.
+      try {
+        this.emit(event, payload);
+      } catch (err) {
+        this.log.error({ err, event }, `a "${event}" listener threw: ${errorMessage(err)}`);
+      }
+    },
+  });
   readonly #actions = new Map<string, AnyActionHandler>();
   readonly #listeners = new Map<string, AnyListenHandler[]>();
   readonly #startHooks: StartHook[] = [];
@@ -177,7 +204,8 @@ export class Daebus<A extends ActionMap = UntypedActions> extends EventEmitter {
    */
   action<K extends keyof A & string>(
     name: K,
-    handler: ActionHandler<PayloadOf<A, K>, ResultOf<A, K>>,
+    // NoInfer: K comes from the name alone, so literal types in a returned result are kept.
+    handler: NoInfer<ActionHandler<PayloadOf<A, K>, ResultOf<A, K>>>,
   ): this {
     validateName('action', name);
     if (typeof handler !== 'function') {
@@ -228,41 +256,62 @@ export class Daebus<A extends ActionMap = UntypedActions> extends EventEmitter {
   }
 
   /**
-   * Runs `fn` every `interval` seconds on a fixed-rate grid: run k is due at
-   * start + k × interval (the first one interval after start, or at once with
-   * `{ immediate: true }`). A run that comes due while the previous one is
-   * still going is skipped; a run that throws is logged and counted and the
-   * schedule goes on.
+   * Runs `fn` on a schedule: every `schedule` seconds on a fixed-rate grid
+   * (run k is due at start + k × interval; the first one interval after
+   * start, or at once with `{ immediate: true }`), or on a cron expression
+   * with seconds and a time zone. A run that comes due while the previous one
+   * is still going is skipped (see `overlap`); a run that throws is logged and
+   * counted and the schedule goes on. With `{ worker }` instead of a function,
+   * each run happens in a worker thread.
    *
    * @example
    * app.background('health_check', 60, async ({ logger }) => {
    *   logger.info(`Health check completed: ${await checkSystemHealth()}`);
    * });
+   * app.background('report', { cron: '0 *\/5 * * * *', timezone: 'Europe/Berlin' }, sendReport);
+   * app.background('crunch', 600, { worker: new URL('./crunch.js', import.meta.url), timeout: 120 });
    */
   background(
     name: string,
-    interval: number,
+    schedule: ScheduleSpec,
     fn: TaskFunction,
     options?: BackgroundOptions,
+  ): BackgroundTask;
+  background(name: string, schedule: ScheduleSpec, options: WorkerTaskOptions): BackgroundTask;
+  background(
+    name: string,
+    schedule: ScheduleSpec,
+    fnOrOptions: TaskFunction | WorkerTaskOptions,
+    options?: BackgroundOptions,
   ): BackgroundTask {
-    checkTaskFunction(name, fn);
-    const { immediate } = resolveBackgroundOptions(name, options);
-    return this.#scheduler.addInterval(name, interval, fn, immediate);
+    if (isWorkerOptions(fnOrOptions, options))
+      return this.#scheduler.addRecurring(name, schedule, null, fnOrOptions);
+    checkTaskFunction(name, fnOrOptions);
+    return this.#scheduler.addRecurring(name, schedule, fnOrOptions as TaskFunction, options);
   }
 
   /**
    * Runs `fn` once, `delay` seconds from now (from start when the service is
    * not running yet). The returned task can be cancelled, is listed in
-   * `daebus:tasks` until it has run, and its errors are logged like any task's.
+   * `daebus:tasks` until its run has ended, and its errors are logged like any
+   * task's. With `{ worker }` instead of a function, it runs in a worker thread.
    *
    * @example
    * const handle = app.after(60, () => directLogger.info('One-time task executed'));
    * handle.cancel();
    */
-  after(delay: number, fn: TaskFunction, options?: AfterOptions): BackgroundTask {
+  after(delay: number, fn: TaskFunction, options?: AfterOptions): BackgroundTask;
+  after(delay: number, options: AfterOptions & { worker: URL | string }): BackgroundTask;
+  after(
+    delay: number,
+    fnOrOptions: TaskFunction | (AfterOptions & { worker: URL | string }),
+    options?: AfterOptions,
+  ): BackgroundTask {
     const delayMs = delayToMs(delay);
-    checkTaskFunction(options?.name ?? 'once', fn);
-    return this.#scheduler.addOnce(options?.name, delayMs, fn);
+    if (isWorkerOptions(fnOrOptions, options))
+      return this.#scheduler.addOnce(fnOrOptions.name, delayMs, null, fnOrOptions);
+    checkTaskFunction(options?.name ?? 'once', fnOrOptions);
+    return this.#scheduler.addOnce(options?.name, delayMs, fnOrOptions as TaskFunction, options);
   }
 
   /** Runs `fn` during `run()`, once connected and before requests and tasks start. */

@@ -9,6 +9,8 @@ import type { Logger } from 'pino';
 export interface AppHandle {
   /** The service name given to `run`. */
   readonly service: string;
+  /** This process's instance id. */
+  readonly instance: string;
   /** The service's logger, without per-handler bindings (`directLogger`). */
   readonly log: Logger;
   /** The Redis client, or null on the in-memory transport. */

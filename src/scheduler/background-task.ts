@@ -1,3 +1,4 @@
+import type { RunRecord } from './run-history.js';
 import type { Scheduler } from './scheduler.js';
 import { type TaskInfo, taskInfo } from './task-info.js';
 import type { RunOutcome, TaskKind, TaskState } from './task-state.js';
@@ -6,14 +7,24 @@ import type { RunOutcome, TaskKind, TaskState } from './task-state.js';
 export interface TaskStats {
   /** Finished runs, failed ones included. */
   runs: number;
-  /** Runs that threw or rejected. */
+  /** Runs that threw, rejected or timed out. */
   failures: number;
-  /** Runs that came due while the previous run was still going. */
+  /** Failures since the last success. */
+  consecutiveFailures: number;
+  /** Runs that came due while earlier runs were still going. */
   skipped: number;
   /** Scheduled times that passed while the process could not run them. */
   missed: number;
+  /** Runs that reached their timeout. */
+  timeouts: number;
+  /** Runs that outlived `stuckAfter`. */
+  stuck: number;
+  /** Exclusive runs another replica took. */
+  elsewhere: number;
   lastRunAt: Date | null;
   lastDurationMs: number | null;
+  avgDurationMs: number | null;
+  maxDurationMs: number | null;
   lastError: string | null;
   nextRunAt: Date | null;
 }
@@ -29,7 +40,7 @@ export class BackgroundTask {
   readonly #state: TaskState;
   readonly #scheduler: Scheduler;
 
-  /** @internal Created by the app; use `app.background` or `app.after`. */
+  /** @internal Created by the scheduler; use `app.background` or `app.after`. */
   constructor(state: TaskState, scheduler: Scheduler) {
     this.#state = state;
     this.#scheduler = scheduler;
@@ -40,22 +51,46 @@ export class BackgroundTask {
     return this.#state.name;
   }
 
-  /** `interval` or `once`. */
+  /** `interval`, `cron` or `once`. */
   get kind(): TaskKind {
     return this.#state.kind;
   }
 
   /**
-   * Seconds between runs. Setting it takes effect at once: the next run
-   * comes one new interval after the previous scheduled run, or right away
-   * when that moment has passed. Throws a `RangeError` for a bad value.
+   * Seconds between runs (the delay, for a one-time task; null for a cron
+   * task). Setting it takes effect at once: the next run comes one new
+   * interval after the previous scheduled run, or right away when that moment
+   * has passed. A cron task set an interval becomes an interval task. Throws a
+   * `RangeError` for a bad value.
    */
-  get interval(): number {
-    return this.#state.intervalMs / 1000;
+  get interval(): number | null {
+    return this.#state.kind === 'cron' ? null : this.#state.intervalMs / 1000;
   }
 
   set interval(seconds: number) {
     this.#scheduler.setInterval(this.#state, seconds);
+  }
+
+  /**
+   * The cron expression (null unless a cron task). Setting it makes the task
+   * a cron task at once, keeping its time zone; the next run is the
+   * expression's first time from now.
+   */
+  get cron(): string | null {
+    return this.#state.cronExpression;
+  }
+
+  set cron(expression: string) {
+    this.#scheduler.setCron(this.#state, expression, this.#state.timezone);
+  }
+
+  /** The time zone of a cron task (null: the machine's). Setting it takes effect at once. */
+  get timezone(): string | null {
+    return this.#state.timezone;
+  }
+
+  set timezone(timezone: string | null) {
+    this.#scheduler.setTimezone(this.#state, timezone);
   }
 
   /** True while paused. */
@@ -66,6 +101,11 @@ export class BackgroundTask {
   /** True while a run is going. */
   get running(): boolean {
     return this.#state.running;
+  }
+
+  /** True when no further scheduled run will come (one-time task fired, `endAt` or `maxRuns` reached). */
+  get done(): boolean {
+    return this.#state.done;
   }
 
   /** When the task runs next, or null when paused, done or not started. */
@@ -79,13 +119,24 @@ export class BackgroundTask {
     return {
       runs: s.runs,
       failures: s.failures,
+      consecutiveFailures: s.consecutiveFailures,
       skipped: s.skipped,
       missed: s.missed,
+      timeouts: s.timeouts,
+      stuck: s.stuck,
+      elsewhere: s.elsewhere,
       lastRunAt: s.lastRunAt === null ? null : new Date(s.lastRunAt),
       lastDurationMs: s.lastDurationMs,
+      avgDurationMs: s.runs === 0 ? null : s.totalDurationMs / s.runs,
+      maxDurationMs: s.runs === 0 ? null : s.maxDurationMs,
       lastError: s.lastError,
       nextRunAt: this.nextRunAt,
     };
+  }
+
+  /** The latest runs, oldest first (as many as the `history` option keeps). */
+  get history(): RunRecord[] {
+    return this.#state.history.list();
   }
 
   /** Stops scheduling runs (a run in progress finishes). The grid is kept. */
@@ -99,9 +150,9 @@ export class BackgroundTask {
   }
 
   /**
-   * Runs the task now, outside its schedule and still under the overlap rule.
-   * Resolves when the run settles: `succeeded`, `failed`, or `skipped` when a
-   * run was already going. Never rejects for the task's own errors.
+   * Runs the task now, outside its schedule and under its overlap rule.
+   * Resolves when the run settles (`succeeded` or `failed`), or at once with
+   * `skipped` or `queued`. Never rejects for the task's own errors.
    */
   trigger(): Promise<RunOutcome> {
     return this.#scheduler.trigger(this.#state);

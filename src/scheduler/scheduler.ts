@@ -1,14 +1,28 @@
-import type { Logger } from 'pino';
 import type { AppHandle } from '../context/app-handle.js';
-import { contextStorage, type TaskContext } from '../context/store.js';
-import { DaebusError, errorMessage } from '../errors/daebus-error.js';
-import { RateLimitedLog } from '../logging/rate-limited-log.js';
+import { DaebusError } from '../errors/daebus-error.js';
 import { validateName } from '../protocol/names.js';
 import { BackgroundTask } from './background-task.js';
-import { afterFire, firstSlotAfter, regrid, slotTime } from './grid.js';
-import { intervalToMs } from './task-options.js';
-import { type RunOutcome, type TaskFunction, type TaskKind, TaskState } from './task-state.js';
-import { TimerQueue } from './timer-queue.js';
+import { createCron, nextCronTime } from './cron-schedule.js';
+import { ExclusiveLock } from './exclusive-lock.js';
+import { firstSlotAfter, slotTime } from './grid.js';
+import {
+  advancePastFire,
+  placeFirstSlot,
+  placeResumeSlot,
+  regridInterval,
+  setPendingSlot,
+} from './next-run.js';
+import type { TaskEventSink } from './task-events.js';
+import {
+  intervalToMs,
+  type ResolvedTaskOptions,
+  resolveSchedule,
+  resolveTaskOptions,
+} from './task-options.js';
+import { type RunnerHost, TaskRunner } from './task-runner.js';
+import { type RunOutcome, type TaskFunction, TaskState } from './task-state.js';
+import { type QueueEntry, TimerQueue } from './timer-queue.js';
+import { terminateWorkers, workerTaskFunction } from './worker/worker-runner.js';
 
 /**
  * The longest the scheduler sleeps before it looks at the wall clock again.
@@ -18,41 +32,95 @@ import { TimerQueue } from './timer-queue.js';
  */
 export const MAX_WAIT_MS = 1_000;
 
+/** A retry of a failed run, waiting in the timer queue beside the tasks. */
+class RetryEntry implements QueueEntry {
+  due = 0;
+  seq = 0;
+  heapIndex = -1;
+
+  constructor(
+    readonly state: TaskState,
+    readonly slot: number,
+    readonly attempt: number,
+  ) {}
+}
+
+const NO_EVENTS: TaskEventSink = { wants: () => false, emit: () => undefined };
+
 /**
  * Runs every task of one app from a single timer over a heap of due times:
- * all tasks due in the same millisecond run in one pass. Schedules are fixed
- * grids in wall-clock time (see `grid.ts`).
+ * all tasks due in the same millisecond run in one pass. Where each task goes
+ * next is computed by the pure functions of `next-run.ts`; how a run is
+ * carried out, by the {@link TaskRunner}.
  */
-export class Scheduler {
-  /** Every registered task by name, started or not; a one-time task leaves once it has fired. */
+export class Scheduler implements RunnerHost {
+  readonly events: TaskEventSink;
+  /** Every registered task by name, started or not; a one-time task leaves once its run has ended. */
   readonly #tasks = new Map<string, TaskState>();
-  /** Tasks waiting for their next run: active and not paused, and only those. */
-  readonly #queue = new TimerQueue<TaskState>();
+  /** Tasks waiting for their next slot (active, not paused, not done) and pending retries; only those. */
+  readonly #queue = new TimerQueue<TaskState | RetryEntry>();
+  readonly #runner: TaskRunner;
   /** The app tasks run for; non-null exactly while started. */
   #app: AppHandle | null = null;
+  #lock: ExclusiveLock | null = null;
   #timer: NodeJS.Timeout | null = null;
   /** When the armed timer fires (epoch ms); Infinity when none is armed. */
   #timerAt = Number.POSITIVE_INFINITY;
-  /** Runs that have not settled yet, for the shutdown grace period. */
-  readonly #inFlight = new Set<Promise<RunOutcome>>();
-  readonly #complaints = new RateLimitedLog();
+  /** Async runs that have not settled yet, for the shutdown grace period. */
+  readonly #inFlight = new Set<Promise<unknown>>();
   #onceCounter = 0;
 
-  /** Registers a recurring task; it starts now when the scheduler is started. */
-  addInterval(
+  constructor(events: TaskEventSink = NO_EVENTS) {
+    this.events = events;
+    this.#runner = new TaskRunner(this);
+  }
+
+  get app(): AppHandle | null {
+    return this.#app;
+  }
+
+  get lock(): ExclusiveLock | null {
+    return this.#lock;
+  }
+
+  get started(): boolean {
+    return this.#app !== null;
+  }
+
+  /** Registers a recurring task (`fn` null for a worker task); it starts now when the scheduler is started. */
+  addRecurring(
     name: string,
-    intervalSeconds: unknown,
-    fn: TaskFunction,
-    immediate: boolean,
+    schedule: unknown,
+    fn: TaskFunction | null,
+    options: unknown,
   ): BackgroundTask {
-    const intervalMs = intervalToMs(intervalSeconds);
-    return this.#add(new TaskState(name, 'interval', intervalMs, immediate, fn));
+    validateName('task', name);
+    const resolvedSchedule = resolveSchedule(name, schedule);
+    const resolved = resolveTaskOptions(name, options);
+    const body = this.#body(name, fn, resolved);
+    if (resolvedSchedule.kind === 'interval') {
+      return this.#add(
+        new TaskState(name, 'interval', resolvedSchedule.intervalMs, body, resolved),
+      );
+    }
+    const state = new TaskState(name, 'cron', 0, body, resolved);
+    setCron(state, resolvedSchedule.cron, resolvedSchedule.timezone);
+    return this.#add(state);
   }
 
   /** Registers a one-time task that runs `delayMs` after now (or after start). */
-  addOnce(name: string | undefined, delayMs: number, fn: TaskFunction): BackgroundTask {
+  addOnce(
+    name: string | undefined,
+    delayMs: number,
+    fn: TaskFunction | null,
+    options: unknown,
+  ): BackgroundTask {
     const taskName = name ?? `once-${++this.#onceCounter}`;
-    return this.#add(new TaskState(taskName, 'once', delayMs, false, fn));
+    validateName('task', taskName);
+    const resolved = resolveTaskOptions(taskName, options);
+    return this.#add(
+      new TaskState(taskName, 'once', delayMs, this.#body(taskName, fn, resolved), resolved),
+    );
   }
 
   /** The task registered under `name`. */
@@ -65,18 +133,18 @@ export class Scheduler {
     return [...this.#tasks.values()].map((state) => state.handle);
   }
 
-  get started(): boolean {
-    return this.#app !== null;
-  }
-
-  /** Starts every registered task on a grid anchored now. */
+  /** Starts every registered task, as of now. */
   start(app: AppHandle): void {
     if (this.#app !== null) return;
     this.#app = app;
+    this.#lock =
+      app.cacheClient === null
+        ? null
+        : new ExclusiveLock(app.cacheClient, app.service, app.instance);
     const now = Date.now();
     for (const state of this.#tasks.values()) {
       state.context = null;
-      state.runArgs = null;
+      state.logger = null;
       this.#activate(state, now);
     }
     this.#arm(now);
@@ -84,14 +152,18 @@ export class Scheduler {
 
   /**
    * Stops scheduling, then waits up to `graceMs` for runs in progress to
-   * settle. Resolves with the number of runs still going when the wait ended.
-   * Leaves no timer behind.
+   * settle; worker tasks still running then are terminated. Resolves with the
+   * number of runs still going when the wait ended. Leaves no timer behind.
    */
   async stop(graceMs: number): Promise<number> {
     this.#app = null;
+    this.#lock = null;
     this.#disarm();
     this.#queue.clear();
-    for (const state of this.#tasks.values()) state.active = false;
+    for (const state of this.#tasks.values()) {
+      state.active = false;
+      state.queued = null;
+    }
     if (this.#inFlight.size === 0) return 0;
     let graceTimer: NodeJS.Timeout | undefined;
     try {
@@ -104,7 +176,9 @@ export class Scheduler {
     } finally {
       clearTimeout(graceTimer);
     }
-    return this.#inFlight.size;
+    const left = this.#inFlight.size;
+    if (left > 0) await terminateWorkers();
+    return left;
   }
 
   setInterval(state: TaskState, seconds: unknown): void {
@@ -115,14 +189,47 @@ export class Scheduler {
       );
     }
     const intervalMs = intervalToMs(seconds);
-    const previousScheduled = slotTime(state.anchor, state.intervalMs, state.index - 1);
-    state.intervalMs = intervalMs;
-    if (!state.active) return;
-    const now = Date.now();
-    const next = regrid(previousScheduled, intervalMs, now);
-    state.anchor = next.anchor;
-    state.index = next.index;
-    if (!state.paused) this.#enqueue(state, now);
+    this.#reschedule(state, (now) => {
+      if (state.options.exclusive) {
+        // Replicas must agree: stay on the epoch-anchored grid of the new interval.
+        state.kind = 'interval';
+        state.intervalMs = intervalMs;
+        state.anchor = state.options.startAt ?? 0;
+        state.index = firstSlotAfter(state.anchor, intervalMs, now);
+        setPendingSlot(state, slotTime(state.anchor, intervalMs, state.index));
+      } else {
+        regridInterval(state, intervalMs, state.lastSlot ?? state.activatedAt, now);
+      }
+      state.cron = null;
+      state.cronExpression = null;
+      state.timezone = null;
+    });
+  }
+
+  setCron(state: TaskState, expression: unknown, timezone: string | null): void {
+    if (state.kind === 'once') {
+      throw new DaebusError(
+        'INVALID_CONFIG',
+        `task "${state.name}" is a one-time task and cannot take a cron schedule`,
+      );
+    }
+    const cron = createCron(state.name, expression, timezone); // validate before changing anything
+    this.#reschedule(state, (now) => {
+      setCron(state, expression as string, timezone, cron);
+      const next = nextCronTime(cron, now);
+      if (next === null) state.done = true;
+      else setPendingSlot(state, next);
+    });
+  }
+
+  setTimezone(state: TaskState, timezone: string | null): void {
+    if (state.cronExpression === null) {
+      throw new DaebusError(
+        'INVALID_CONFIG',
+        `task "${state.name}" is not a cron task; a time zone applies to cron schedules only`,
+      );
+    }
+    this.setCron(state, state.cronExpression, timezone);
   }
 
   pause(state: TaskState): void {
@@ -133,11 +240,9 @@ export class Scheduler {
   resume(state: TaskState): void {
     if (!state.paused) return;
     state.paused = false;
-    if (!state.active) return;
+    if (!state.active || state.done) return;
     const now = Date.now();
-    if (state.kind === 'interval') {
-      state.index = Math.max(state.index, firstSlotAfter(state.anchor, state.intervalMs, now));
-    }
+    placeResumeSlot(state, now);
     this.#enqueue(state, now);
   }
 
@@ -150,9 +255,20 @@ export class Scheduler {
         ),
       );
     }
-    // A one-time task runs once: triggering it is that run.
-    if (state.kind === 'once') this.remove(state);
-    return Promise.resolve(this.#execute(state, Date.now()));
+    if (this.#tasks.get(state.name) !== state) {
+      return Promise.reject(
+        new DaebusError(
+          'TASK_NOT_FOUND',
+          `task "${state.name}" cannot be triggered: it was cancelled or has run`,
+        ),
+      );
+    }
+    if (state.kind === 'once') {
+      // Run now instead of later: it must not run a second time at its moment.
+      state.done = true;
+      this.#queue.remove(state);
+    }
+    return Promise.resolve(this.#runner.execute(state, null, 0));
   }
 
   remove(state: TaskState): void {
@@ -160,10 +276,52 @@ export class Scheduler {
     this.#tasks.delete(state.name);
     this.#queue.remove(state);
     state.active = false;
+    state.queued = null;
+  }
+
+  // RunnerHost
+
+  scheduleRetry(state: TaskState, slot: number, attempt: number, at: number): void {
+    if (!state.active) return;
+    // A retry that would come after the next scheduled run is not made.
+    if (state.heapIndex >= 0 && at >= state.due) return;
+    const retry = new RetryEntry(state, slot, attempt);
+    const now = Date.now();
+    this.#queue.schedule(retry, at);
+    this.#arm(now);
+  }
+
+  onceFinished(state: TaskState): void {
+    this.remove(state);
+  }
+
+  track(settled: Promise<unknown>): void {
+    this.#inFlight.add(settled);
+    void settled.finally(() => this.#inFlight.delete(settled));
+  }
+
+  // Internals
+
+  #body(name: string, fn: TaskFunction | null, options: ResolvedTaskOptions): TaskFunction {
+    if (options.worker !== null) {
+      if (fn !== null) {
+        throw new DaebusError(
+          'INVALID_CONFIG',
+          `task "${name}" has both a function and a worker module; give one of them`,
+        );
+      }
+      return workerTaskFunction(options.worker, () => this.#app?.service ?? '');
+    }
+    if (typeof fn !== 'function') {
+      throw new DaebusError(
+        'INVALID_CONFIG',
+        `task "${name}" needs a function to run (or a worker module), got ${fn === null ? 'null' : typeof fn}`,
+      );
+    }
+    return fn;
   }
 
   #add(state: TaskState): BackgroundTask {
-    validateName('task', state.name);
     if (this.#tasks.has(state.name)) {
       throw new DaebusError(
         'DUPLICATE_NAME',
@@ -178,22 +336,33 @@ export class Scheduler {
 
   #activate(state: TaskState, now: number): void {
     state.active = true;
-    state.anchor = now;
-    state.index = state.immediate ? 0 : 1;
-    if (!state.paused) this.#enqueue(state, now);
+    state.activatedAt = now;
+    state.lastSlot = null;
+    state.done = false;
+    state.scheduledStarts = 0;
+    placeFirstSlot(state, now);
+    if (!state.paused && !state.done) this.#enqueue(state, now);
+  }
+
+  /** Applies a schedule change: `change` places the new pending slot, then the task is re-queued. */
+  #reschedule(state: TaskState, change: (now: number) => void): void {
+    if (!state.active) {
+      change(Date.now());
+      return;
+    }
+    const now = Date.now();
+    state.done = false;
+    this.#queue.remove(state);
+    change(now);
+    if (!state.paused && !state.done) this.#enqueue(state, now);
   }
 
   #enqueue(state: TaskState, now: number): void {
-    // A one-time task resumed after its moment runs right away.
-    const due = Math.max(
-      slotTime(state.anchor, state.intervalMs, state.index),
-      state.kind === 'once' ? now : 0,
-    );
-    this.#queue.schedule(state, due);
+    this.#queue.schedule(state, state.slotDue);
     this.#arm(now);
   }
 
-  /** Makes sure a timer fires by the time the first task is due (and within MAX_WAIT_MS). */
+  /** Makes sure a timer fires by the time the first entry is due (and within MAX_WAIT_MS). */
   #arm(now: number): void {
     const top = this.#queue.peek();
     if (top === undefined || this.#app === null) {
@@ -224,133 +393,48 @@ export class Scheduler {
       top = this.#queue.peek()
     ) {
       this.#queue.pop();
-      const scheduledAt = top.due;
-      if (top.kind === 'once') {
-        this.remove(top);
+      if (top instanceof RetryEntry) {
+        if (top.state.active) void this.#runner.execute(top.state, top.slot, top.attempt);
       } else {
-        const next = afterFire(top.anchor, top.intervalMs, top.index, now);
-        top.index = next.nextIndex;
-        if (next.missed > 0) this.#onMissed(top, next.missed);
-        this.#queue.schedule(top, slotTime(top.anchor, top.intervalMs, top.index));
+        this.#fire(top, now);
       }
-      void this.#execute(top, scheduledAt);
     }
-    // Synchronous runs took time: measure the next wait from the clock as it is now.
+    // Measured after the runs: a synchronous run must not make the next wait too short.
     this.#arm(Date.now());
   };
 
-  /**
-   * Runs a task once under the overlap rule. Synchronous task bodies finish
-   * here with no promise allocated; async ones settle later.
-   */
-  #execute(state: TaskState, _scheduledAt: number): RunOutcome | Promise<RunOutcome> {
-    const app = this.#app!;
-    if (state.running) {
-      state.skipped++;
-      this.#complaints.warn(
-        app.log,
-        `skip:${state.name}`,
-        { task: state.name, skipped: state.skipped },
-        `task "${state.name}" skipped a run: the previous run is still going`,
-      );
-      return 'skipped';
+  /** The pending slot of `state` is due: advance its schedule, then run it under its policies. */
+  #fire(state: TaskState, now: number): void {
+    const slot = state.slot;
+    state.lastSlot = slot;
+    const missed = advancePastFire(state, now);
+    if (missed > 0) this.#runner.missed(state, missed);
+    if (!state.done) this.#queue.schedule(state, state.slotDue);
+    const { misfire, misfireGraceMs, maxRuns } = state.options;
+    let outcome: RunOutcome | Promise<RunOutcome>;
+    if (misfire === 'skip' && now - slot > misfireGraceMs) {
+      this.#runner.missed(state, 1);
+      outcome = 'skipped';
+    } else {
+      outcome = this.#runner.execute(state, slot, 0);
     }
-    state.running = true;
-    const startedAt = Date.now();
-    let result: unknown;
-    try {
-      result = contextStorage.run(
-        state.context ?? this.#contextFor(state, app),
-        state.fn,
-        state.runArgs ?? this.#argsFor(state, app),
-      );
-    } catch (err) {
-      return this.#finish(state, app, startedAt, true, err);
+    if (outcome !== 'skipped' && ++state.scheduledStarts >= maxRuns) {
+      state.done = true;
+      this.#queue.remove(state);
     }
-    if (
-      result === null ||
-      typeof result !== 'object' ||
-      typeof (result as PromiseLike<unknown>).then !== 'function'
-    ) {
-      return this.#finish(state, app, startedAt, false, undefined);
-    }
-    const settled = Promise.resolve(result).then(
-      () => this.#finish(state, app, startedAt, false, undefined),
-      (err: unknown) => this.#finish(state, app, startedAt, true, err),
-    );
-    this.#inFlight.add(settled);
-    void settled.then(() => this.#inFlight.delete(settled));
-    return settled;
-  }
-
-  #finish(
-    state: TaskState,
-    app: AppHandle,
-    startedAt: number,
-    failed: boolean,
-    err: unknown,
-  ): RunOutcome {
-    const endedAt = Date.now();
-    state.running = false;
-    state.runs++;
-    state.lastRunAt = startedAt;
-    state.lastDurationMs = endedAt - startedAt;
-    if (!failed) {
-      state.lastError = null;
-      return 'succeeded';
-    }
-    state.failures++;
-    state.lastError = errorMessage(err);
-    app.log.error(
-      {
-        task: state.name,
-        err: err instanceof Error ? err : new Error(state.lastError),
-        failures: state.failures,
-      },
-      `task "${state.name}" failed: ${state.lastError}`,
-    );
-    return 'failed';
-  }
-
-  #onMissed(state: TaskState, missed: number): void {
-    state.missed += missed;
-    const app = this.#app;
-    if (app === null) return;
-    this.#complaints.warn(
-      app.log,
-      `miss:${state.name}`,
-      { task: state.name, missed, total_missed: state.missed },
-      `task "${state.name}" woke late and missed ${missed} scheduled run${missed === 1 ? '' : 's'}; it runs once now and keeps its schedule`,
-    );
-  }
-
-  #contextFor(state: TaskState, app: AppHandle): TaskContext {
-    let logger: Logger | undefined;
-    const context: TaskContext = {
-      kind: 'task',
-      app,
-      taskName: state.name,
-      get logger() {
-        logger ??= app.log.child({ task: state.name });
-        return logger;
-      },
-    };
-    state.context = context;
-    return context;
-  }
-
-  #argsFor(state: TaskState, app: AppHandle) {
-    const context = state.context ?? this.#contextFor(state, app);
-    const args = {
-      signal: app.shutdownSignal,
-      task: state.handle,
-      get logger() {
-        return context.logger;
-      },
-    };
-    state.runArgs = args;
-    return args;
+    if (state.kind === 'once' && outcome === 'skipped') this.remove(state);
   }
 }
 
-export type { TaskKind };
+/** Makes `state` a cron task with `expression` in `timezone`. */
+function setCron(
+  state: TaskState,
+  expression: string,
+  timezone: string | null,
+  cron = createCron(state.name, expression, timezone),
+): void {
+  state.kind = 'cron';
+  state.cron = cron;
+  state.cronExpression = expression;
+  state.timezone = timezone;
+}

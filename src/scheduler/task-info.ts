@@ -1,3 +1,4 @@
+import type { OverlapPolicy } from './task-options.js';
 import type { TaskKind, TaskState } from './task-state.js';
 
 /** A task as `daebus:tasks` reports it (PROTOCOL.md): snake_case, times in ISO 8601 UTC. */
@@ -8,15 +9,29 @@ export interface TaskInfo {
   interval: number | null;
   /** The delay of a one-time task in seconds, else null (extension). */
   delay: number | null;
+  /** The cron expression (cron tasks), else null. */
   cron: string | null;
+  /** The cron task's time zone (null: the machine's). */
+  timezone: string | null;
+  overlap: OverlapPolicy;
+  /** Seconds a run may take, or null. */
+  timeout: number | null;
+  exclusive: boolean;
+  worker: boolean;
   paused: boolean;
   running: boolean;
+  done: boolean;
   runs: number;
   failures: number;
+  consecutive_failures: number;
   skipped: number;
   missed: number;
+  timeouts: number;
+  stuck: number;
   last_run_at: string | null;
   last_duration_ms: number | null;
+  avg_duration_ms: number | null;
+  max_duration_ms: number | null;
   last_error: string | null;
   next_run_at: string | null;
 }
@@ -28,20 +43,33 @@ function iso(ms: number | null): string | null {
 /** The wire form of a task's state. */
 export function taskInfo(state: TaskState): TaskInfo {
   const seconds = state.intervalMs / 1000;
+  const { options } = state;
   return {
     name: state.name,
     kind: state.kind,
     interval: state.kind === 'interval' ? seconds : null,
     delay: state.kind === 'once' ? seconds : null,
-    cron: null,
+    cron: state.cronExpression,
+    timezone: state.timezone,
+    overlap: options.overlap,
+    timeout: options.timeoutMs === null ? null : options.timeoutMs / 1000,
+    exclusive: options.exclusive,
+    worker: options.worker !== null,
     paused: state.paused,
     running: state.running,
+    done: state.done,
     runs: state.runs,
     failures: state.failures,
+    consecutive_failures: state.consecutiveFailures,
     skipped: state.skipped,
     missed: state.missed,
+    timeouts: state.timeouts,
+    stuck: state.stuck,
     last_run_at: iso(state.lastRunAt),
     last_duration_ms: state.lastDurationMs,
+    avg_duration_ms:
+      state.runs === 0 ? null : Math.round((state.totalDurationMs / state.runs) * 100) / 100,
+    max_duration_ms: state.runs === 0 ? null : state.maxDurationMs,
     last_error: state.lastError,
     next_run_at: state.heapIndex >= 0 ? iso(state.due) : null,
   };

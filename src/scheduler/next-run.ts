@@ -1,0 +1,113 @@
+import { cronSlotsBetween, nextCronTime } from './cron-schedule.js';
+import { afterFire, firstSlotAfter, slotTime } from './grid.js';
+import type { TaskState } from './task-state.js';
+
+/**
+ * Where a task's schedule goes next: pure functions of the task's schedule
+ * and the time given, so that every rule is testable without timers. Each
+ * sets the task's pending slot (and its grid position) or marks it done.
+ */
+
+/** Places the task's first slot, as of `now` (start of the service, or when the task is added). */
+export function placeFirstSlot(state: TaskState, now: number): void {
+  const { immediate, startAt, exclusive } = state.options;
+  if (state.kind === 'once') {
+    state.anchor = now;
+    state.index = 1;
+    setPendingSlot(state, slotTime(now, state.intervalMs, 1));
+    return;
+  }
+  if (state.kind === 'cron') {
+    if (startAt !== null && startAt > now) {
+      setCronSlot(state, immediate ? startAt : nextCronTime(state.cron!, startAt - 1));
+    } else {
+      setCronSlot(state, immediate ? now : nextCronTime(state.cron!, now));
+    }
+    return;
+  }
+  // Interval grids: anchored at start, or at startAt, or (exclusive) at the epoch so replicas agree.
+  const interval = state.intervalMs;
+  if (startAt === null && !exclusive) {
+    state.anchor = now;
+    state.index = immediate ? 0 : 1;
+  } else {
+    state.anchor = startAt ?? 0;
+    if (state.anchor > now) state.index = 0;
+    else if (immediate) state.index = Math.floor((now - state.anchor) / interval);
+    else state.index = firstSlotAfter(state.anchor, interval, now);
+  }
+  setPendingSlot(state, slotTime(state.anchor, interval, state.index));
+}
+
+/**
+ * Moves the task past the slot that just fired, as of `now` (possibly late):
+ * the next slot is the first one strictly after `now`. Returns how many slots
+ * in between were missed.
+ */
+export function advancePastFire(state: TaskState, now: number): number {
+  if (state.kind === 'once') {
+    state.done = true;
+    return 0;
+  }
+  if (state.kind === 'cron') {
+    const fired = state.slot;
+    const missed = cronSlotsBetween(state.cron!, fired, now);
+    setCronSlot(state, nextCronTime(state.cron!, Math.max(fired, now)));
+    return missed;
+  }
+  const { nextIndex, missed } = afterFire(state.anchor, state.intervalMs, state.index, now);
+  state.index = nextIndex;
+  setPendingSlot(state, slotTime(state.anchor, state.intervalMs, nextIndex));
+  return missed;
+}
+
+/** After a pause: the first slot strictly after `now`, on the same grid (no catch-up). */
+export function placeResumeSlot(state: TaskState, now: number): void {
+  if (state.kind === 'once') {
+    setPendingSlot(state, Math.max(state.slot, now));
+  } else if (state.kind === 'cron') {
+    setCronSlot(state, nextCronTime(state.cron!, Math.max(now, state.slot - 1)));
+  } else {
+    state.index = Math.max(state.index, firstSlotAfter(state.anchor, state.intervalMs, now));
+    setPendingSlot(state, slotTime(state.anchor, state.intervalMs, state.index));
+  }
+}
+
+/**
+ * A live interval change: the next run comes one new interval after the
+ * previous scheduled run, or right away when that moment has already passed.
+ * `previous` is the slot before the pending one (the start, before any run).
+ */
+export function regridInterval(
+  state: TaskState,
+  intervalMs: number,
+  previous: number,
+  now: number,
+): void {
+  state.kind = 'interval';
+  state.intervalMs = intervalMs;
+  if (previous + intervalMs <= now) {
+    state.anchor = now;
+    state.index = 0;
+  } else {
+    state.anchor = previous;
+    state.index = 1;
+  }
+  setPendingSlot(state, slotTime(state.anchor, intervalMs, state.index));
+}
+
+function setCronSlot(state: TaskState, next: number | null): void {
+  if (next === null) state.done = true;
+  else setPendingSlot(state, next);
+}
+
+/** Sets the pending slot and when it is due (slot + jitter); past `endAt` the task is done instead. */
+export function setPendingSlot(state: TaskState, slot: number): void {
+  const { endAt, jitterMs } = state.options;
+  if (endAt !== null && slot > endAt) {
+    state.done = true;
+    return;
+  }
+  state.slot = slot;
+  state.slotDue = jitterMs > 0 ? slot + Math.random() * jitterMs : slot;
+}

@@ -1,0 +1,409 @@
+import type { Logger } from 'pino';
+import type { AppHandle } from '../context/app-handle.js';
+import { contextStorage, type TaskContext } from '../context/store.js';
+import { DaebusError, errorMessage } from '../errors/daebus-error.js';
+import { RateLimitedLog } from '../logging/rate-limited-log.js';
+import type { BackgroundTask } from './background-task.js';
+import type { ExclusiveLock } from './exclusive-lock.js';
+import type { RunResult } from './run-history.js';
+import type { TaskEvent, TaskEventName, TaskEventSink } from './task-events.js';
+import type { RunOutcome, TaskRun, TaskState } from './task-state.js';
+
+/** What the runner needs from the scheduler that owns it. */
+export interface RunnerHost {
+  /** The app runs belong to; null once the scheduler has stopped. */
+  readonly app: AppHandle | null;
+  readonly events: TaskEventSink;
+  /** Claims of exclusive runs; null on a transport without Redis. */
+  readonly lock: ExclusiveLock | null;
+  /** Queues retry `attempt` of `slot` at `at` (epoch ms). */
+  scheduleRetry(state: TaskState, slot: number, attempt: number, at: number): void;
+  /** A one-time task's last run has ended: unregister it. */
+  onceFinished(state: TaskState): void;
+  /** Keeps an async run's promise until it settles, for the shutdown grace period. */
+  track(settled: Promise<unknown>): void;
+}
+
+/** The longest an exclusive claim is held, in milliseconds. */
+const MAX_CLAIM_MS = 24 * 3600_000;
+
+/** The run object a task function receives; its logger is made only if used. */
+class RunArgs implements TaskRun {
+  readonly #state: TaskState;
+
+  constructor(
+    state: TaskState,
+    readonly signal: AbortSignal,
+    readonly runId: number,
+    readonly scheduledAt: number | null,
+    readonly attempt: number,
+  ) {
+    this.#state = state;
+  }
+
+  get task(): BackgroundTask {
+    return this.#state.handle;
+  }
+
+  get logger(): Logger {
+    return this.#state.context!.logger;
+  }
+}
+
+/** An async run that has not settled yet. */
+interface PendingRun {
+  readonly state: TaskState;
+  readonly runId: number;
+  readonly slot: number | null;
+  readonly attempt: number;
+  readonly startedAt: number;
+  readonly controller: AbortController | null;
+  readonly claimed: boolean;
+  timer: NodeJS.Timeout | null;
+  /** Its outcome is in the statistics (at its end, or at its timeout). */
+  recorded: boolean;
+  /** The overlap rule no longer counts it (at its end, or when it was found stuck). */
+  released: boolean;
+}
+
+/**
+ * Runs one task once, under its policies: overlap (skip, queue, allow),
+ * timeout and stuck detection, retries, exclusive claims, and the
+ * statistics, history and events of each run. Synchronous task bodies finish
+ * with no promise or timer allocated.
+ */
+export class TaskRunner {
+  readonly #host: RunnerHost;
+  readonly #complaints = new RateLimitedLog();
+
+  constructor(host: RunnerHost) {
+    this.#host = host;
+  }
+
+  /** Runs (or skips, queues, hands elsewhere) one run of `state` for `slot` (null for a trigger). */
+  execute(
+    state: TaskState,
+    slot: number | null,
+    attempt: number,
+  ): RunOutcome | Promise<RunOutcome> {
+    if (state.activeRuns > 0) {
+      const { overlap, maxConcurrent } = state.options;
+      if (overlap === 'queue' && state.queued === null) {
+        state.queued = { slot, attempt };
+        return 'queued';
+      }
+      if (overlap !== 'allow' || state.activeRuns >= maxConcurrent) return this.#skip(state, slot);
+    }
+    const lock = this.#host.lock;
+    if (state.options.exclusive && lock !== null && slot !== null)
+      return this.#claimThenStart(state, slot, attempt, lock);
+    return this.#start(state, slot, attempt, false);
+  }
+
+  #skip(state: TaskState, slot: number | null): RunOutcome {
+    state.skipped++;
+    const app = this.#host.app;
+    if (app !== null) {
+      this.#complaints.warn(
+        app.log,
+        `skip:${state.name}`,
+        { task: state.name, skipped: state.skipped },
+        `task "${state.name}" skipped a run: the previous run is still going`,
+      );
+    }
+    this.#emit('task:skip', state, 0, slot, null, 0);
+    return 'skipped';
+  }
+
+  async #claimThenStart(
+    state: TaskState,
+    slot: number,
+    attempt: number,
+    lock: ExclusiveLock,
+  ): Promise<RunOutcome> {
+    // Hold the overlap slot while the claim travels, so that a run due meanwhile sees this one.
+    state.activeRuns++;
+    let claimed = false;
+    try {
+      const ttl = Math.min(
+        MAX_CLAIM_MS,
+        Math.max(1000, state.slot - slot, state.options.timeoutMs ?? 0),
+      );
+      claimed = await lock.claim(state.name, slot, ttl);
+    } catch (err) {
+      const app = this.#host.app;
+      if (app !== null) {
+        this.#complaints.warn(
+          app.log,
+          `claim:${state.name}`,
+          { task: state.name, err },
+          `exclusive task "${state.name}" skipped a run: its claim could not reach Redis (${errorMessage(err)})`,
+        );
+      }
+    }
+    state.activeRuns--;
+    if (!claimed || this.#host.app === null) {
+      if (claimed) lock.release(state.name, slot, 1);
+      else state.elsewhere++;
+      return 'elsewhere';
+    }
+    return this.#start(state, slot, attempt, true);
+  }
+
+  #start(
+    state: TaskState,
+    slot: number | null,
+    attempt: number,
+    claimed: boolean,
+  ): RunOutcome | Promise<RunOutcome> {
+    const app = this.#host.app!;
+    const runId = ++state.started;
+    state.activeRuns++;
+    const { timeoutMs, stuckAfterMs } = state.options;
+    const controller = timeoutMs === null ? null : new AbortController();
+    const signal =
+      controller === null
+        ? app.shutdownSignal
+        : AbortSignal.any([app.shutdownSignal, controller.signal]);
+    const args = new RunArgs(state, signal, runId, slot, attempt);
+    const context = state.context ?? this.#contextFor(state, app);
+    const startedAt = Date.now();
+    this.#emit('task:start', state, runId, slot, startedAt, attempt);
+    let result: unknown;
+    try {
+      result = contextStorage.run(context, state.fn, args);
+    } catch (err) {
+      this.#record(state, runId, slot, attempt, startedAt, 'error', err);
+      this.#release(state, slot, claimed);
+      return 'failed';
+    }
+    if (
+      result === null ||
+      typeof result !== 'object' ||
+      typeof (result as PromiseLike<unknown>).then !== 'function'
+    ) {
+      this.#record(state, runId, slot, attempt, startedAt, 'success', undefined);
+      this.#release(state, slot, claimed);
+      return 'succeeded';
+    }
+    const run: PendingRun = {
+      state,
+      runId,
+      slot,
+      attempt,
+      startedAt,
+      controller,
+      claimed,
+      timer: null,
+      recorded: false,
+      released: false,
+    };
+    if (timeoutMs !== null) run.timer = setTimeout(() => this.#onTimeout(run), timeoutMs);
+    else if (stuckAfterMs !== null) run.timer = setTimeout(() => this.#onStuck(run), stuckAfterMs);
+    const settled = Promise.resolve(result).then(
+      () => this.#settle(run, false, undefined),
+      (err: unknown) => this.#settle(run, true, err),
+    );
+    this.#host.track(settled);
+    return settled;
+  }
+
+  #settle(run: PendingRun, failed: boolean, err: unknown): RunOutcome {
+    if (run.timer !== null) clearTimeout(run.timer);
+    run.timer = null;
+    if (!run.recorded) {
+      run.recorded = true;
+      this.#record(
+        run.state,
+        run.runId,
+        run.slot,
+        run.attempt,
+        run.startedAt,
+        failed ? 'error' : 'success',
+        err,
+      );
+    }
+    if (!run.released) {
+      run.released = true;
+      this.#release(run.state, run.slot, run.claimed);
+    }
+    return failed ? 'failed' : 'succeeded';
+  }
+
+  #onTimeout(run: PendingRun): void {
+    const { state } = run;
+    const seconds = state.options.timeoutMs! / 1000;
+    const error = new DaebusError(
+      'TIMEOUT',
+      `task "${state.name}" run ${run.runId} timed out after ${seconds} s`,
+    );
+    state.timeouts++;
+    run.recorded = true;
+    run.controller!.abort(error);
+    this.#record(state, run.runId, run.slot, run.attempt, run.startedAt, 'timeout', error);
+    this.#emit('task:timeout', state, run.runId, run.slot, run.startedAt, run.attempt, error);
+    const stuckAfterMs = state.options.stuckAfterMs;
+    if (stuckAfterMs !== null)
+      run.timer = setTimeout(
+        () => this.#onStuck(run),
+        Math.max(0, stuckAfterMs - state.options.timeoutMs!),
+      );
+    else run.timer = null;
+  }
+
+  #onStuck(run: PendingRun): void {
+    run.timer = null;
+    if (run.released) return;
+    const { state } = run;
+    state.stuck++;
+    const app = this.#host.app;
+    app?.log.warn(
+      { task: state.name, run_id: run.runId, running_ms: Date.now() - run.startedAt },
+      `task "${state.name}" run ${run.runId} is stuck: it has not ended after ${state.options.stuckAfterMs! / 1000} s; the schedule no longer waits for it`,
+    );
+    this.#emit('task:stuck', state, run.runId, run.slot, run.startedAt, run.attempt);
+    run.released = true;
+    this.#release(state, run.slot, run.claimed);
+  }
+
+  /** Writes a finished run into the task's statistics, history and events, and plans its retry. */
+  #record(
+    state: TaskState,
+    runId: number,
+    slot: number | null,
+    attempt: number,
+    startedAt: number,
+    result: RunResult,
+    err: unknown,
+  ): void {
+    const endedAt = Date.now();
+    const duration = endedAt - startedAt;
+    state.runs++;
+    state.lastRunAt = startedAt;
+    state.lastDurationMs = duration;
+    state.totalDurationMs += duration;
+    if (duration > state.maxDurationMs) state.maxDurationMs = duration;
+    let error: Error | undefined;
+    if (result === 'success') {
+      state.consecutiveFailures = 0;
+      state.lastError = null;
+    } else {
+      error = err instanceof Error ? err : new Error(errorMessage(err));
+      state.failures++;
+      state.consecutiveFailures++;
+      state.lastError = error.message || errorMessage(err);
+      this.#host.app?.log.error(
+        { task: state.name, err: error, run_id: runId, failures: state.failures },
+        `task "${state.name}" failed: ${state.lastError}`,
+      );
+    }
+    state.history.add({
+      runId,
+      scheduledAt: slot,
+      startedAt,
+      durationMs: duration,
+      result,
+      error: result === 'success' ? null : state.lastError,
+      attempt,
+    });
+    this.#emit(
+      result === 'success' ? 'task:success' : 'task:error',
+      state,
+      runId,
+      slot,
+      startedAt,
+      attempt,
+      error,
+      duration,
+    );
+    if (result !== 'success' && slot !== null && attempt < state.options.retryAttempts) {
+      this.#host.scheduleRetry(
+        state,
+        slot,
+        attempt + 1,
+        endedAt + state.options.retryBackoffMs * 2 ** attempt,
+      );
+    }
+  }
+
+  /** A run no longer holds its overlap slot: start the queued run, finish a one-time task, end the claim. */
+  #release(state: TaskState, slot: number | null, claimed: boolean): void {
+    state.activeRuns--;
+    if (claimed && slot !== null) {
+      const guard = Math.min(60_000, Math.max(1000, (state.slot - slot) / 2));
+      this.#host.lock?.release(state.name, slot, guard);
+    }
+    if (state.activeRuns > 0) return;
+    const queued = state.queued;
+    if (queued !== null && this.#host.app !== null) {
+      state.queued = null;
+      void this.execute(state, queued.slot, queued.attempt);
+      return;
+    }
+    if (state.kind === 'once' && state.done) this.#host.onceFinished(state);
+  }
+
+  #emit(
+    event: TaskEventName,
+    state: TaskState,
+    runId: number,
+    slot: number | null,
+    startedAt: number | null,
+    attempt: number,
+    error?: Error,
+    durationMs?: number,
+  ): void {
+    const events = this.#host.events;
+    if (!events.wants(event)) return;
+    const payload: TaskEvent = {
+      task: state.name,
+      runId,
+      scheduledAt: slot === null ? null : new Date(slot),
+      startedAt: startedAt === null ? null : new Date(startedAt),
+      durationMs: durationMs ?? (startedAt === null ? null : Date.now() - startedAt),
+      attempt,
+    };
+    if (error !== undefined) payload.error = error;
+    events.emit(event, payload);
+  }
+
+  #contextFor(state: TaskState, app: AppHandle): TaskContext {
+    const context: TaskContext = {
+      kind: 'task',
+      app,
+      taskName: state.name,
+      get logger() {
+        state.logger ??= app.log.child({ task: state.name });
+        return state.logger;
+      },
+    };
+    state.context = context;
+    return context;
+  }
+
+  /** Reports scheduled runs that passed while the process could not run them. */
+  missed(state: TaskState, count: number): void {
+    state.missed += count;
+    const app = this.#host.app;
+    if (app !== null) {
+      this.#complaints.warn(
+        app.log,
+        `miss:${state.name}`,
+        { task: state.name, missed: count, total_missed: state.missed },
+        `task "${state.name}" woke late and missed ${count} scheduled run${count === 1 ? '' : 's'}; it keeps its schedule`,
+      );
+    }
+    const events = this.#host.events;
+    if (events.wants('task:miss')) {
+      events.emit('task:miss', {
+        task: state.name,
+        runId: 0,
+        scheduledAt: new Date(state.slot),
+        startedAt: null,
+        durationMs: null,
+        attempt: 0,
+        missed: count,
+      });
+    }
+  }
+}

@@ -1,0 +1,24 @@
+/** Messages between a worker task and the service that runs it. */
+
+/** What the worker gets when it starts (its `workerData`). */
+export interface WorkerStart {
+  /** The file URL of the user's module; its default export is the task function. */
+  module: string;
+  task: string;
+  runId: number;
+  scheduledAt: number | null;
+  attempt: number;
+  /** The service name, for the worker's log lines. */
+  service: string;
+}
+
+/** Service to worker: the run's signal aborted (the service is closing). */
+export interface WorkerAbort {
+  type: 'abort';
+  reason: string;
+}
+
+/** Worker to service: how the run ended. */
+export type WorkerResult =
+  | { type: 'done' }
+  | { type: 'error'; name: string; message: string; stack: string | undefined };

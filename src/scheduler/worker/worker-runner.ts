@@ -1,0 +1,75 @@
+import { Worker } from 'node:worker_threads';
+import type { TaskFunction, TaskRun } from '../task-state.js';
+import type { WorkerAbort, WorkerResult, WorkerStart } from './worker-protocol.js';
+
+/** The worker's entry file, beside this one (`.ts` when run from source, `.js` when built). */
+const ENTRY = new URL(
+  `./worker-entry${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
+  import.meta.url,
+);
+
+/** Workers running now, so that closing can end the ones that outlive the grace period. */
+const liveWorkers = new Set<Worker>();
+
+/** Terminates every worker task still running (after the shutdown grace period). */
+export async function terminateWorkers(): Promise<void> {
+  await Promise.all([...liveWorkers].map((worker) => worker.terminate()));
+  liveWorkers.clear();
+}
+
+/**
+ * A task function that runs `module`'s default export in a new worker
+ * thread, one per run. When the run's signal aborts because of its timeout,
+ * the worker is terminated at once; when the service closes, the worker's own
+ * signal aborts and it gets the grace period to finish.
+ */
+export function workerTaskFunction(module: URL, service: () => string): TaskFunction {
+  return (run: TaskRun) =>
+    new Promise<void>((resolve, reject) => {
+      const start: WorkerStart = {
+        module: module.href,
+        task: run.task.name,
+        runId: run.runId,
+        scheduledAt: run.scheduledAt,
+        attempt: run.attempt,
+        service: service(),
+      };
+      const worker = new Worker(ENTRY, { workerData: start });
+      liveWorkers.add(worker);
+      let result: WorkerResult | null = null;
+      const onAbort = () => {
+        const reason = run.signal.reason as { code?: string; message?: string } | undefined;
+        if (reason?.code === 'TIMEOUT') {
+          void worker.terminate();
+          return;
+        }
+        const message: WorkerAbort = { type: 'abort', reason: reason?.message ?? 'aborted' };
+        worker.postMessage(message);
+      };
+      run.signal.addEventListener('abort', onAbort, { once: true });
+      worker.on('message', (message: WorkerResult) => {
+        result = message;
+      });
+      worker.once('error', (err) => {
+        result = { type: 'error', name: err.name, message: err.message, stack: err.stack };
+      });
+      worker.once('exit', (code) => {
+        liveWorkers.delete(worker);
+        run.signal.removeEventListener('abort', onAbort);
+        if (result?.type === 'done') return resolve();
+        if (result?.type === 'error') {
+          const error = new Error(result.message);
+          error.name = result.name;
+          if (result.stack !== undefined) error.stack = result.stack;
+          return reject(error);
+        }
+        reject(
+          run.signal.aborted
+            ? run.signal.reason
+            : new Error(
+                `worker of task "${run.task.name}" exited with code ${code} before finishing`,
+              ),
+        );
+      });
+    });
+}
