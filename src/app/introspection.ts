@@ -1,5 +1,7 @@
 import { hostname } from 'node:os';
 import { DaebusError } from '../errors/daebus-error.js';
+import type { BackgroundTask } from '../scheduler/background-task.js';
+import type { RunRecord } from '../scheduler/run-history.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import type { TaskInfo } from '../scheduler/task-info.js';
 import { VERSION } from '../version.js';
@@ -32,9 +34,13 @@ export interface TasksReply {
   tasks: TaskInfo[];
 }
 
-/** The operations `daebus:task` accepts. */
-export type TaskOp = 'pause' | 'resume' | 'trigger' | 'interval';
-const TASK_OPS: readonly string[] = ['pause', 'resume', 'trigger', 'interval'];
+/**
+ * The operations `daebus:task` accepts: `pause`, `resume`, `trigger`,
+ * `interval` (`value`: seconds), `cron` (`value`: expression, optional
+ * `timezone`), `timezone` (`value`: an IANA name or null), `history`.
+ */
+export type TaskOp = 'pause' | 'resume' | 'trigger' | 'interval' | 'cron' | 'timezone' | 'history';
+const TASK_OPS: readonly string[] = ['pause', 'resume', 'trigger', 'interval', 'cron', 'timezone', 'history'];
 
 /** The reply of `daebus:task`. */
 export interface TaskReply {
@@ -42,6 +48,23 @@ export interface TaskReply {
   instance: string;
   op: TaskOp;
   task: TaskInfo;
+  /** With op `history`: the latest runs, oldest first. */
+  history?: RunRecord[];
+}
+
+/** Applies a schedule change from the wire; a bad value becomes BAD_REQUEST with the reason. */
+function changeSchedule(task: BackgroundTask, op: 'interval' | 'cron' | 'timezone', value: unknown, timezone: unknown): void {
+  try {
+    if (op === 'interval') {
+      task.interval = typeof value === 'string' ? Number(value) : (value as number);
+    } else if (op === 'cron') {
+      task.setCron(value as string, timezone as string | null | undefined);
+    } else {
+      task.timezone = (value ?? null) as string | null;
+    }
+  } catch (err) {
+    throw new DaebusError('BAD_REQUEST', (err as Error).message, { cause: err });
+  }
 }
 
 /** The framework's own actions (PROTOCOL.md, "Reserved names"). */

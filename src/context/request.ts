@@ -1,4 +1,4 @@
-import type { DecodedRequest } from '../protocol/wire-request.js';
+import type { DecodedRequest, RequestId } from '../protocol/wire-request.js';
 
 /**
  * The message a handler is working on. Inside an action handler it is the
@@ -12,7 +12,7 @@ export class Request<P = unknown> {
   /** Where the response goes, or null (then it goes to `<service>.responses`). */
   readonly replyTo: string | null;
   /** Echoed in every response; null when the request had none. */
-  readonly requestId: string | null;
+  readonly requestId: RequestId | null;
   /** The service the request named, or null. */
   readonly service: string | null;
   /** The channel the message arrived on. */

@@ -9,12 +9,15 @@ export interface WireRequest {
   service?: string;
 }
 
+/** A request id as callers send it: Daebus callers use strings (uuid4). */
+export type RequestId = string | number;
+
 /** A request decoded and normalised, ready for a handler. */
 export interface DecodedRequest {
   action: string;
   payload: unknown;
   replyTo: string | null;
-  requestId: string | null;
+  requestId: RequestId | null;
   service: string | null;
 }
 
@@ -23,7 +26,7 @@ export interface UndecodableMessage {
   error: string;
   /** Where an error reply can go, when the message told us (`reply_to`). */
   replyTo: string | null;
-  requestId: string | null;
+  requestId: RequestId | null;
 }
 
 const ENVELOPE_FIELDS = new Set(['action', 'payload', 'reply_to', 'request_id', 'service']);
@@ -56,7 +59,7 @@ export function decodeRequest(raw: string): DecodedRequest | UndecodableMessage 
   const fields = message as Record<string, unknown>;
   const replyTo =
     typeof fields.reply_to === 'string' && fields.reply_to !== '' ? fields.reply_to : null;
-  const requestId = stringOrNull(fields.request_id);
+  const requestId = requestIdOf(fields.request_id);
   const action = fields.action;
   if (typeof action !== 'string' || action === '') {
     const got = action === undefined ? 'none' : JSON.stringify(action)?.slice(0, 60);
@@ -108,8 +111,9 @@ function topLevelPayload(fields: Record<string, unknown>): Record<string, unknow
   return payload;
 }
 
-function stringOrNull(value: unknown): string | null {
+/** A request id is echoed exactly as it came: a string, or a number some callers use. */
+function requestIdOf(value: unknown): RequestId | null {
   if (typeof value === 'string') return value;
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
   return null;
 }

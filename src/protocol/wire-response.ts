@@ -1,10 +1,11 @@
 import { DaebusError, type DaebusErrorCode } from '../errors/daebus-error.js';
+import type { RequestId } from './wire-request.js';
 
 /** A response as it travels to a caller (PROTOCOL.md, "Response"). */
 export interface WireResponse {
   status: 'success' | 'error' | 'progress';
   payload: unknown;
-  request_id: string | null;
+  request_id: RequestId | null;
   /** A missing `final` means true. */
   final?: boolean;
 }
@@ -22,7 +23,7 @@ export interface ErrorPayload {
 export function encodeResponse(
   status: 'success' | 'error',
   payload: unknown,
-  requestId: string | null,
+  requestId: RequestId | null,
   final: boolean,
 ): string {
   let body: string | undefined;
@@ -45,7 +46,7 @@ export function encodeResponse(
 export function encodeError(
   message: string,
   code: DaebusErrorCode | string,
-  requestId: string | null,
+  requestId: RequestId | null,
 ): string {
   return encodeResponse('error', { error: message, code }, requestId, true);
 }

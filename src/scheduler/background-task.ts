@@ -84,6 +84,15 @@ export class BackgroundTask {
     this.#scheduler.setCron(this.#state, expression, this.#state.timezone);
   }
 
+  /**
+   * Makes the task a cron task with `expression` in `timezone` (the current
+   * one when not given), in one step; the next run is the expression's first
+   * time from now.
+   */
+  setCron(expression: string, timezone?: string | null): void {
+    this.#scheduler.setCron(this.#state, expression, timezone === undefined ? this.#state.timezone : timezone);
+  }
+
   /** The time zone of a cron task (null: the machine's). Setting it takes effect at once. */
   get timezone(): string | null {
     return this.#state.timezone;

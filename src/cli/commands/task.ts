@@ -11,7 +11,11 @@ const DONE: Record<string, string> = {
   resume: 'resumed',
   trigger: 'triggered',
   interval: 'rescheduled',
+  cron: 'rescheduled',
+  timezone: 'moved to another time zone',
 };
+/** The operations that take a value. */
+const WITH_VALUE = new Set(['interval', 'cron', 'timezone']);
 const OPS = Object.keys(DONE);
 
 export const taskCommand: Command = {

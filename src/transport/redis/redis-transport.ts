@@ -169,6 +169,9 @@ export class RedisTransport implements Transport {
       // Commands issued in the same tick (replies of concurrent handlers, publishes of
       // concurrent requests) go out in one write instead of one system call each.
       enableAutoPipelining: role === 'commands',
+      // disconnect() between reconnection attempts would otherwise arm a 2 s timer to destroy
+      // the already-closed socket, holding the process after close() or a failed connect().
+      disconnectTimeout: 0,
       connectionName: `daebus-${role}`,
       retryStrategy: (attempt) => reconnectDelay(attempt),
       ...this.#options,
@@ -225,6 +228,9 @@ async function shutDownClient(client: Redis): Promise<void> {
     client.disconnect();
   }
   await gone;
+  // Without a socket, disconnect() still arms ioredis's disconnectTimeout timer (0 ms, see
+  // #createClient): let it fire, so that nothing of the client is left when this resolves.
+  if (!hasSocket) await new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 function waitReady(client: Redis): Promise<void> {

@@ -1,0 +1,169 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cache, Daebus, type TransportStatus } from '../../src/index.js';
+import { startChild } from '../harness/child-service.js';
+import { type RedisServer, startRedisServer } from '../harness/redis-server.js';
+import { WireClient, waitFor } from '../harness/wire-client.js';
+import { captureLogger, waitForExit } from './support.js';
+
+let server: RedisServer;
+
+beforeAll(async () => {
+  server = await startRedisServer();
+});
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+describe('a Redis restart', () => {
+  const service = 'reconnecting_service';
+  const instance = 'reconnect-instance-1';
+  const captured = captureLogger();
+  const connection: TransportStatus[] = [];
+  const news: unknown[] = [];
+  const late: unknown[] = [];
+  let ticks = 0;
+  let app: Daebus;
+  let client: WireClient;
+
+  beforeAll(async () => {
+    app = new Daebus('reconnect', {
+      logger: captured.logger,
+      handleSignals: false,
+      heartbeatInterval: 0.1,
+    });
+    app.action('echo', (payload) => ({ echo: payload }));
+    app.action('remember', async (payload: { value: string }) => {
+      await cache.set('reconnect:value', payload.value, 'EX', 60);
+      return { stored: await cache.get('reconnect:value') };
+    });
+    app.listen('news', (message) => {
+      news.push(message);
+    });
+    app.background('ticker', 0.05, () => {
+      ticks++;
+    });
+    app.on('connection', (status: TransportStatus) => connection.push(status));
+    await app.run({ service, redis: server.url, instance });
+    // A listen channel added while running must come back too.
+    app.listen('late_news', (message) => {
+      late.push(message);
+    });
+    client = await WireClient.connect('redis', server.url);
+    await waitFor(
+      async () => (await client.publishRaw('late_news', JSON.stringify({ probe: 0 }))) > 0,
+      'the late listen channel to be subscribed',
+    );
+  });
+
+  afterAll(async () => {
+    await client?.close();
+    await app?.close();
+  });
+
+  async function killAndRestart(): Promise<void> {
+    const before = connection.length;
+    await server.kill('SIGKILL');
+    await waitFor(
+      () => connection.length > before && app.cache?.status !== 'ready',
+      "the app to notice that Redis is gone ('reconnecting')",
+    );
+    expect(connection.slice(before)).toEqual(['reconnecting']);
+    // Redis stays down until the tasks have demonstrably run without it.
+    const ticksWhileDown = ticks;
+    await waitFor(
+      () => ticks >= ticksWhileDown + 3,
+      'the ticker to keep running while Redis is down',
+    );
+    expect(connection.slice(before)).toEqual(['reconnecting']);
+    await server.restart();
+    await waitFor(
+      () => connection.length === before + 2,
+      "the app to report the connection 'ready' again",
+      10_000,
+    );
+    expect(connection.slice(before)).toEqual(['reconnecting', 'ready']);
+    await waitFor(
+      () => client.transport.status === 'ready',
+      'the test client to reconnect',
+      10_000,
+    );
+  }
+
+  async function expectServing(round: number): Promise<void> {
+    // The service channel.
+    expect(await client.ok(service, 'echo', { round })).toEqual({ echo: { round } });
+    // The instance channel.
+    expect(await client.ok(`${service}@${instance}`, 'echo', { round })).toEqual({
+      echo: { round },
+    });
+    // The command connection (the `cache` global).
+    expect(await client.ok(service, 'remember', { value: `v${round}` })).toEqual({
+      stored: `v${round}`,
+    });
+    // Listen channels, the one from before run() and the one added later.
+    await client.publishRaw('news', JSON.stringify({ round }));
+    await client.publishRaw('late_news', JSON.stringify({ round }));
+    await waitFor(
+      () =>
+        news.some((m) => (m as { round?: number }).round === round) &&
+        late.some((m) => (m as { round?: number }).round === round),
+      `both listen handlers to get round ${round}`,
+    );
+    // The heartbeat publishes again.
+    const beats = await client.collect('daebus:heartbeat');
+    try {
+      await waitFor(() => beats.messages.length > 0, 'a heartbeat');
+    } finally {
+      await beats.stop();
+    }
+  }
+
+  it('serves before the restart', async () => {
+    await expectServing(0);
+    expect(connection).toEqual([]);
+  });
+
+  it('reconnects, resubscribes and answers again after Redis is killed and restarted', async () => {
+    await killAndRestart();
+    await expectServing(1);
+    expect(app.status).toBe('running');
+    const lost = captured.records.find((r) => r.connection === 'reconnecting');
+    expect(lost).toMatchObject({ level: 40, msg: expect.stringContaining('reconnecting') });
+    const back = captured.records.find((r) => r.connection === 'ready');
+    expect(back).toMatchObject({ level: 30, msg: expect.stringContaining('restored') });
+  });
+
+  it('survives a second restart the same way', async () => {
+    await killAndRestart();
+    await expectServing(2);
+    expect(connection).toEqual(['reconnecting', 'ready', 'reconnecting', 'ready']);
+  });
+});
+
+describe('closing while Redis is down', () => {
+  it('finishes at once, leaves nothing behind, and the process exits by itself', async () => {
+    const child = startChild('test/integration/fixtures/close-leaves-nothing.ts', {
+      DAEBUS_TRANSPORT: 'redis',
+      REDIS_URL: server.url,
+      OUTAGE: '1',
+    });
+    try {
+      const exited = waitForExit(child.process, 15_000, child.output);
+      await child.waitForLog((r) => r.msg === 'waiting for outage', 'that it is ready');
+      await server.kill('SIGKILL');
+      await child.waitForLog((r) => r.msg === 'resources', 'the report after close');
+      const reportedAt = Date.now();
+      expect(await exited, child.output()).toBe(0);
+      expect(Date.now() - reportedAt, child.output()).toBeLessThan(1_000);
+      const report = child.logs.find((r) => r.msg === 'resources') as {
+        before: string[];
+        after: string[];
+      };
+      expect([...report.after].sort()).toEqual([...report.before].sort());
+    } finally {
+      child.process.kill('SIGKILL');
+      await server.restart();
+    }
+  });
+});
