@@ -40,7 +40,15 @@ export interface TasksReply {
  * `timezone`), `timezone` (`value`: an IANA name or null), `history`.
  */
 export type TaskOp = 'pause' | 'resume' | 'trigger' | 'interval' | 'cron' | 'timezone' | 'history';
-const TASK_OPS: readonly string[] = ['pause', 'resume', 'trigger', 'interval', 'cron', 'timezone', 'history'];
+const TASK_OPS: readonly string[] = [
+  'pause',
+  'resume',
+  'trigger',
+  'interval',
+  'cron',
+  'timezone',
+  'history',
+];
 
 /** The reply of `daebus:task`. */
 export interface TaskReply {
@@ -53,7 +61,12 @@ export interface TaskReply {
 }
 
 /** Applies a schedule change from the wire; a bad value becomes BAD_REQUEST with the reason. */
-function changeSchedule(task: BackgroundTask, op: 'interval' | 'cron' | 'timezone', value: unknown, timezone: unknown): void {
+function changeSchedule(
+  task: BackgroundTask,
+  op: 'interval' | 'cron' | 'timezone',
+  value: unknown,
+  timezone: unknown,
+): void {
   try {
     if (op === 'interval') {
       task.interval = typeof value === 'string' ? Number(value) : (value as number);

@@ -61,13 +61,15 @@ function checkTimeout(seconds: unknown, where: string): number {
  * const reply = await caller.request('adjust_schedule', { interval: 600 });
  * await caller.close();
  */
-export class DaebusCaller<A extends ActionMap = UntypedActions> {
+export class DaebusCaller<A extends ActionMap<A> = UntypedActions> {
   /** The service this caller talks to. */
   readonly service: string;
   readonly #timeoutMs: number;
   readonly #choice: 'redis' | 'memory' | Transport;
   readonly #redis: RedisSetting | undefined;
   #lease: { connection: SharedConnection; release: () => Promise<void> } | null = null;
+  /** The lease whose connection is known to be ready: requests on it skip the wait. */
+  #readyLease: object | null = null;
   #closed = false;
 
   constructor(service: string, options: CallerOptions = {}) {
@@ -108,7 +110,7 @@ export class DaebusCaller<A extends ActionMap = UntypedActions> {
         ? this.service
         : instanceChannel(this.service, options.instance);
     const label = `${target}.${action}`;
-    const connection = await this.#connection();
+    const connection = await this.#connection(label, timeoutMs);
     const { router, transport } = connection;
     const signal = options.signal;
     signal?.throwIfAborted();
@@ -145,6 +147,8 @@ export class DaebusCaller<A extends ActionMap = UntypedActions> {
         },
       });
     });
+    // The request may end (timeout, abort, close) while the publish below is still pending.
+    reply.catch(() => undefined);
     try {
       receivers = await transport.publish(target, message);
     } catch (err) {
@@ -193,20 +197,39 @@ export class DaebusCaller<A extends ActionMap = UntypedActions> {
     await lease.release();
   }
 
-  async #connection(): Promise<SharedConnection> {
+  /** The shared connection, once ready; a request waits for it no longer than its timeout. */
+  async #connection(
+    what = `calling "${this.service}"`,
+    limitMs?: number,
+  ): Promise<SharedConnection> {
     if (this.#closed) throw new DaebusError('CLOSED', `the caller of "${this.service}" is closed`);
     this.#lease ??= acquireConnection(this.#choice, this.#redis);
-    const { connection } = this.#lease;
+    const lease = this.#lease;
+    if (lease === this.#readyLease) return lease.connection;
+    const tooLate = new DaebusError(
+      'DISCONNECTED',
+      `${what} failed: not connected within ${(limitMs ?? 0) / 1000} s`,
+    );
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await connection.ready;
+      await Promise.race([
+        lease.connection.ready,
+        new Promise<never>((_, reject) => {
+          if (limitMs !== undefined) timer = setTimeout(() => reject(tooLate), limitMs);
+        }),
+      ]);
+      this.#readyLease = lease;
     } catch (err) {
+      // Still connecting: this request gives up, the connection keeps trying.
+      if (err === tooLate) throw err;
       // Let the next request try again with a fresh connection.
-      const lease = this.#lease;
-      this.#lease = null;
-      await lease?.release();
-      throw asDisconnected(err, `calling "${this.service}"`);
+      if (this.#lease === lease) this.#lease = null;
+      await lease.release();
+      throw new DaebusError('DISCONNECTED', `${what} failed: ${errorMessage(err)}`, { cause: err });
+    } finally {
+      clearTimeout(timer);
     }
-    return connection;
+    return lease.connection;
   }
 
   async #publish(

@@ -125,7 +125,9 @@ function parseCommandLine(command: Command, args: string[]) {
       strict: true,
     });
   } catch (err) {
-    throw new CliError(`${(err as Error).message}. Usage: daebus ${command.usage}`, 2);
+    // parseArgs explains some mistakes over several lines; the command line prints one.
+    const message = (err as Error).message.replace(/\s*\n\s*/g, ' ');
+    throw new CliError(`${message}. Usage: daebus ${command.usage}`, 2);
   }
 }
 

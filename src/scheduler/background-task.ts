@@ -90,7 +90,11 @@ export class BackgroundTask {
    * time from now.
    */
   setCron(expression: string, timezone?: string | null): void {
-    this.#scheduler.setCron(this.#state, expression, timezone === undefined ? this.#state.timezone : timezone);
+    this.#scheduler.setCron(
+      this.#state,
+      expression,
+      timezone === undefined ? this.#state.timezone : timezone,
+    );
   }
 
   /** The time zone of a cron task (null: the machine's). Setting it takes effect at once. */

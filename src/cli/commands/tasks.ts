@@ -1,6 +1,6 @@
 import type { TaskReply, TasksReply } from '../../app/introspection.js';
-import type { CliContext } from '../cli-context.js';
 import type { TaskInfo } from '../../scheduler/task-info.js';
+import type { CliContext } from '../cli-context.js';
 import type { Command } from '../command.js';
 import { relativeTime, shortDuration, table } from '../format.js';
 import { fanOut, reportFailures } from './fan-out.js';
@@ -20,7 +20,10 @@ export function describeState(task: TaskInfo): string {
 }
 
 async function printHistory(context: CliContext, target: string, name: string): Promise<void> {
-  const { replies, failures } = await fanOut<TaskReply>(context, target, 'daebus:task', { name, op: 'history' });
+  const { replies, failures } = await fanOut<TaskReply>(context, target, 'daebus:task', {
+    name,
+    op: 'history',
+  });
   for (const { reply } of replies) {
     if (context.json) {
       context.printJson(reply);
