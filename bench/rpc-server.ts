@@ -17,7 +17,12 @@ if (impl === 'daebus') {
   const publisher = new Redis(url!);
   subscriber.on('message', (_channel: string, raw: string) => {
     const request = JSON.parse(raw) as { payload: unknown; reply_to: string; request_id: string };
-    const reply = JSON.stringify({ status: 'success', payload: request.payload, request_id: request.request_id, final: true });
+    const reply = JSON.stringify({
+      status: 'success',
+      payload: request.payload,
+      request_id: request.request_id,
+      final: true,
+    });
     void publisher.publish(request.reply_to, reply);
   });
   await subscriber.subscribe('bench_raw');

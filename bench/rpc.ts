@@ -10,8 +10,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { startRedisServer } from '../test/harness/redis-server.js';
 import { DaebusCaller } from '../src/index.js';
+import { startRedisServer } from '../test/harness/redis-server.js';
 
 type Impl = 'daebus' | 'raw';
 interface Measurement {
@@ -55,7 +55,13 @@ class RawClient {
       this.#pending.set(requestId, resolve);
       void this.#publisher.publish(
         service,
-        JSON.stringify({ action, payload, reply_to: this.#replyTo, request_id: requestId, service }),
+        JSON.stringify({
+          action,
+          payload,
+          reply_to: this.#replyTo,
+          request_id: requestId,
+          service,
+        }),
       );
     });
   }
@@ -68,7 +74,9 @@ class RawClient {
 
 function startServer(impl: Impl, url: string): Promise<ChildProcess> {
   const file = fileURLToPath(new URL('./rpc-server.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', file, impl, url], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', file, impl, url], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     child.stdout!.on('data', (data: Buffer) => {
       if (data.toString().includes('ready')) resolve(child);

@@ -99,10 +99,11 @@ export function reservedActions(source: IntrospectionSource): Map<string, AnyAct
   });
 
   const task = (payload: unknown): TaskReply => {
-    const { name, op, value } = (payload ?? {}) as {
+    const { name, op, value, timezone } = (payload ?? {}) as {
       name?: unknown;
       op?: unknown;
       value?: unknown;
+      timezone?: unknown;
     };
     if (typeof name !== 'string') {
       throw new DaebusError(
@@ -130,13 +131,16 @@ export function reservedActions(source: IntrospectionSource): Map<string, AnyAct
       case 'trigger':
         void target.trigger();
         break;
-      case 'interval':
-        try {
-          target.interval = typeof value === 'string' ? Number(value) : (value as number);
-        } catch (err) {
-          throw new DaebusError('BAD_REQUEST', (err as Error).message, { cause: err });
-        }
-        break;
+      case 'history':
+        return {
+          service: source.service,
+          instance: source.instance,
+          op: 'history',
+          task: target.toJSON(),
+          history: target.history,
+        };
+      default:
+        changeSchedule(target, op as 'interval' | 'cron' | 'timezone', value, timezone);
     }
     return {
       service: source.service,

@@ -20,24 +20,38 @@ const OPS = Object.keys(DONE);
 
 export const taskCommand: Command = {
   name: 'task',
-  summary: 'pause, resume, trigger a task or change its interval',
-  usage: 'task <service>[@instance] <task> pause|resume|trigger|interval <seconds>',
+  summary: 'pause, resume, trigger a task or change its schedule',
+  usage:
+    'task <service>[@instance] <task> pause|resume|trigger|interval <seconds>|cron <expression> [--timezone tz]|timezone <tz>',
   help: `Controls one task on each live instance of the service (or the one named) and
 prints its new state.
 
 Examples:
   daebus task adaptive_service adaptive_cleanup interval 600
-  daebus task data_service@host-1234-ab12cd data_refresh trigger`,
+  daebus task data_service@host-1234-ab12cd data_refresh trigger
+  daebus task report_service report cron '0 0 7 * * *' --timezone Europe/Berlin`,
+  options: { timezone: { type: 'string' } },
   minArgs: 3,
   maxArgs: 4,
-  async run(context, [target, name, op, value]) {
-    if (!OPS.includes(op!))
+  async run(context, [target, name, op, value], values) {
+    if (!OPS.includes(op!)) {
       throw new CliError(`unknown operation "${op}": use one of ${OPS.join(', ')}`, 2);
-    if (op === 'interval' && value === undefined)
-      throw new CliError('interval needs a number of seconds, e.g. `interval 600`', 2);
-    if (op !== 'interval' && value !== undefined)
+    }
+    if (WITH_VALUE.has(op!) && value === undefined) {
+      const example =
+        op === 'interval'
+          ? 'interval 600'
+          : op === 'cron'
+            ? "cron '0 */5 * * * *'"
+            : 'timezone Europe/Berlin';
+      throw new CliError(`${op} needs a value, e.g. \`${example}\``, 2);
+    }
+    if (!WITH_VALUE.has(op!) && value !== undefined) {
       throw new CliError(`${op} takes no value, got "${value}"`, 2);
-    const payload = op === 'interval' ? { name, op, value: Number(value) } : { name, op };
+    }
+    const payload: Record<string, unknown> = { name, op };
+    if (value !== undefined) payload.value = op === 'interval' ? Number(value) : value;
+    if (values.timezone !== undefined) payload.timezone = values.timezone;
     const { replies, failures } = await fanOut<TaskReply>(context, target!, 'daebus:task', payload);
     for (const { reply } of replies) {
       if (context.json) {
