@@ -38,13 +38,12 @@ Examples:
       throw new CliError(`unknown operation "${op}": use one of ${OPS.join(', ')}`, 2);
     }
     if (WITH_VALUE.has(op!) && value === undefined) {
-      const example =
-        op === 'interval'
-          ? 'interval 600'
-          : op === 'cron'
-            ? "cron '0 */5 * * * *'"
-            : 'timezone Europe/Berlin';
-      throw new CliError(`${op} needs a value, e.g. \`${example}\``, 2);
+      const needs: Record<string, string> = {
+        interval: 'a number of seconds, e.g. `interval 600`',
+        cron: "an expression, e.g. `cron '0 */5 * * * *'`",
+        timezone: 'a time zone, e.g. `timezone Europe/Berlin`',
+      };
+      throw new CliError(`${op} needs ${needs[op!]}`, 2);
     }
     if (!WITH_VALUE.has(op!) && value !== undefined) {
       throw new CliError(`${op} takes no value, got "${value}"`, 2);
