@@ -50,6 +50,9 @@ function isWorkerOptions<T extends { worker?: unknown }>(
 export type DaebusEvents = TaskEventMap & {
   status: [AppStatus];
   connection: [TransportStatus];
+  /** EventEmitter's own: a listener is being added or was removed. */
+  newListener: [event: string | symbol, listener: (...args: unknown[]) => void];
+  removeListener: [event: string | symbol, listener: (...args: unknown[]) => void];
 };
 
 /** Where an app is in its life. */
@@ -125,8 +128,10 @@ export class Daebus<A extends ActionMap<A> = UntypedActions> extends EventEmitte
    */
   readonly backgroundTasks: Readonly<Record<string, BackgroundTask>>;
   readonly #options: ResolvedOptions;
+  /** Listeners of `task:*` events; while zero, runs build no events at all. */
+  #taskListeners = 0;
   readonly #scheduler = new Scheduler({
-    wants: (event: TaskEventName) => this.listenerCount(event) > 0,
+    wants: (event: TaskEventName) => this.#taskListeners > 0 && this.listenerCount(event) > 0,
     emit: (event, payload) => {
       // A throwing listener must not break the scheduler.
       try {
@@ -147,6 +152,12 @@ export class Daebus<A extends ActionMap<A> = UntypedActions> extends EventEmitte
 
   constructor(name: string, options?: DaebusOptions) {
     super();
+    this.on('newListener', (event: string | symbol) => {
+      if (typeof event === 'string' && event.startsWith('task:')) this.#taskListeners++;
+    });
+    this.on('removeListener', (event: string | symbol) => {
+      if (typeof event === 'string' && event.startsWith('task:')) this.#taskListeners--;
+    });
     if (typeof name !== 'string' || name === '') {
       throw new DaebusError(
         'INVALID_NAME',

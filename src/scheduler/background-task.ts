@@ -1,4 +1,5 @@
 import type { RunRecord } from './run-history.js';
+import { NO_STATS } from './run-stats.js';
 import type { Scheduler } from './scheduler.js';
 import { type TaskInfo, taskInfo } from './task-info.js';
 import type { RunOutcome, TaskKind, TaskState } from './task-state.js';
@@ -77,11 +78,11 @@ export class BackgroundTask {
    * expression's first time from now.
    */
   get cron(): string | null {
-    return this.#state.cronExpression;
+    return this.#state.cron?.expression ?? null;
   }
 
   set cron(expression: string) {
-    this.#scheduler.setCron(this.#state, expression, this.#state.timezone);
+    this.#scheduler.setCron(this.#state, expression, this.#state.cron?.timezone ?? null);
   }
 
   /**
@@ -93,13 +94,13 @@ export class BackgroundTask {
     this.#scheduler.setCron(
       this.#state,
       expression,
-      timezone === undefined ? this.#state.timezone : timezone,
+      timezone === undefined ? (this.#state.cron?.timezone ?? null) : timezone,
     );
   }
 
   /** The time zone of a cron task (null: the machine's). Setting it takes effect at once. */
   get timezone(): string | null {
-    return this.#state.timezone;
+    return this.#state.cron?.timezone ?? null;
   }
 
   set timezone(timezone: string | null) {
@@ -128,7 +129,7 @@ export class BackgroundTask {
 
   /** Counters since start and the latest run. */
   get stats(): TaskStats {
-    const s = this.#state;
+    const s = this.#state.stats ?? NO_STATS;
     return {
       runs: s.runs,
       failures: s.failures,
@@ -138,8 +139,8 @@ export class BackgroundTask {
       timeouts: s.timeouts,
       stuck: s.stuck,
       elsewhere: s.elsewhere,
-      lastRunAt: s.lastRunAt === null ? null : new Date(s.lastRunAt),
-      lastDurationMs: s.lastDurationMs,
+      lastRunAt: Number.isNaN(s.lastRunAt) ? null : new Date(s.lastRunAt),
+      lastDurationMs: s.lastDurationMs < 0 ? null : s.lastDurationMs,
       avgDurationMs: s.runs === 0 ? null : s.totalDurationMs / s.runs,
       maxDurationMs: s.runs === 0 ? null : s.maxDurationMs,
       lastError: s.lastError,
@@ -149,7 +150,7 @@ export class BackgroundTask {
 
   /** The latest runs, oldest first (as many as the `history` option keeps). */
   get history(): RunRecord[] {
-    return this.#state.history.list();
+    return this.#state.stats?.history.list() ?? [];
   }
 
   /** Stops scheduling runs (a run in progress finishes). The grid is kept. */

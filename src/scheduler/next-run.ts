@@ -19,9 +19,9 @@ export function placeFirstSlot(state: TaskState, now: number): void {
   }
   if (state.kind === 'cron') {
     if (startAt !== null && startAt > now) {
-      setCronSlot(state, immediate ? startAt : nextCronTime(state.cron!, startAt - 1));
+      setCronSlot(state, immediate ? startAt : nextCronTime(state.cron!.cron, startAt - 1));
     } else {
-      setCronSlot(state, immediate ? now : nextCronTime(state.cron!, now));
+      setCronSlot(state, immediate ? now : nextCronTime(state.cron!.cron, now));
     }
     return;
   }
@@ -51,8 +51,8 @@ export function advancePastFire(state: TaskState, now: number): number {
   }
   if (state.kind === 'cron') {
     const fired = state.slot;
-    const missed = cronSlotsBetween(state.cron!, fired, now);
-    setCronSlot(state, nextCronTime(state.cron!, Math.max(fired, now)));
+    const missed = cronSlotsBetween(state.cron!.cron, fired, now);
+    setCronSlot(state, nextCronTime(state.cron!.cron, Math.max(fired, now)));
     return missed;
   }
   const { nextIndex, missed } = afterFire(state.anchor, state.intervalMs, state.index, now);
@@ -66,7 +66,7 @@ export function placeResumeSlot(state: TaskState, now: number): void {
   if (state.kind === 'once') {
     setPendingSlot(state, Math.max(state.slot, now));
   } else if (state.kind === 'cron') {
-    setCronSlot(state, nextCronTime(state.cron!, Math.max(now, state.slot - 1)));
+    setCronSlot(state, nextCronTime(state.cron!.cron, Math.max(now, state.slot - 1)));
   } else {
     state.index = Math.max(state.index, firstSlotAfter(state.anchor, state.intervalMs, now));
     setPendingSlot(state, slotTime(state.anchor, state.intervalMs, state.index));

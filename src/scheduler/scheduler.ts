@@ -34,7 +34,7 @@ export const MAX_WAIT_MS = 1_000;
 
 /** A retry of a failed run, waiting in the timer queue beside the tasks. */
 class RetryEntry implements QueueEntry {
-  due = 0;
+  due = Number.NaN;
   seq = 0;
   heapIndex = -1;
 
@@ -198,11 +198,14 @@ export class Scheduler implements RunnerHost {
         state.index = firstSlotAfter(state.anchor, intervalMs, now);
         setPendingSlot(state, slotTime(state.anchor, intervalMs, state.index));
       } else {
-        regridInterval(state, intervalMs, state.lastSlot ?? state.activatedAt, now);
+        regridInterval(
+          state,
+          intervalMs,
+          Number.isNaN(state.lastSlot) ? state.activatedAt : state.lastSlot,
+          now,
+        );
       }
       state.cron = null;
-      state.cronExpression = null;
-      state.timezone = null;
     });
   }
 
@@ -223,13 +226,13 @@ export class Scheduler implements RunnerHost {
   }
 
   setTimezone(state: TaskState, timezone: string | null): void {
-    if (state.cronExpression === null) {
+    if (state.cron === null) {
       throw new DaebusError(
         'INVALID_CONFIG',
         `task "${state.name}" is not a cron task; a time zone applies to cron schedules only`,
       );
     }
-    this.setCron(state, state.cronExpression, timezone);
+    this.setCron(state, state.cron.expression, timezone);
   }
 
   pause(state: TaskState): void {
@@ -337,7 +340,7 @@ export class Scheduler implements RunnerHost {
   #activate(state: TaskState, now: number): void {
     state.active = true;
     state.activatedAt = now;
-    state.lastSlot = null;
+    state.lastSlot = Number.NaN;
     state.done = false;
     state.scheduledStarts = 0;
     placeFirstSlot(state, now);
@@ -434,7 +437,5 @@ function setCron(
   cron = createCron(state.name, expression, timezone),
 ): void {
   state.kind = 'cron';
-  state.cron = cron;
-  state.cronExpression = expression;
-  state.timezone = timezone;
+  state.cron = { cron, expression, timezone };
 }

@@ -1,4 +1,5 @@
 import type { OverlapPolicy } from './task-options.js';
+import { NO_STATS } from './run-stats.js';
 import type { TaskKind, TaskState } from './task-state.js';
 
 /** A task as `daebus:tasks` reports it (PROTOCOL.md): snake_case, times in ISO 8601 UTC. */
@@ -28,6 +29,8 @@ export interface TaskInfo {
   missed: number;
   timeouts: number;
   stuck: number;
+  /** Exclusive runs another replica took. */
+  elsewhere: number;
   last_run_at: string | null;
   last_duration_ms: number | null;
   avg_duration_ms: number | null;
@@ -36,21 +39,22 @@ export interface TaskInfo {
   next_run_at: string | null;
 }
 
-function iso(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
+function iso(ms: number): string | null {
+  return Number.isNaN(ms) ? null : new Date(ms).toISOString();
 }
 
 /** The wire form of a task's state. */
 export function taskInfo(state: TaskState): TaskInfo {
   const seconds = state.intervalMs / 1000;
   const { options } = state;
+  const stats = state.stats ?? NO_STATS;
   return {
     name: state.name,
     kind: state.kind,
     interval: state.kind === 'interval' ? seconds : null,
     delay: state.kind === 'once' ? seconds : null,
-    cron: state.cronExpression,
-    timezone: state.timezone,
+    cron: state.cron?.expression ?? null,
+    timezone: state.cron?.timezone ?? null,
     overlap: options.overlap,
     timeout: options.timeoutMs === null ? null : options.timeoutMs / 1000,
     exclusive: options.exclusive,
@@ -58,19 +62,20 @@ export function taskInfo(state: TaskState): TaskInfo {
     paused: state.paused,
     running: state.running,
     done: state.done,
-    runs: state.runs,
-    failures: state.failures,
-    consecutive_failures: state.consecutiveFailures,
-    skipped: state.skipped,
-    missed: state.missed,
-    timeouts: state.timeouts,
-    stuck: state.stuck,
-    last_run_at: iso(state.lastRunAt),
-    last_duration_ms: state.lastDurationMs,
+    runs: stats.runs,
+    failures: stats.failures,
+    consecutive_failures: stats.consecutiveFailures,
+    skipped: stats.skipped,
+    missed: stats.missed,
+    timeouts: stats.timeouts,
+    stuck: stats.stuck,
+    elsewhere: stats.elsewhere,
+    last_run_at: iso(stats.lastRunAt),
+    last_duration_ms: stats.lastDurationMs < 0 ? null : stats.lastDurationMs,
     avg_duration_ms:
-      state.runs === 0 ? null : Math.round((state.totalDurationMs / state.runs) * 100) / 100,
-    max_duration_ms: state.runs === 0 ? null : state.maxDurationMs,
-    last_error: state.lastError,
+      stats.runs === 0 ? null : Math.round((stats.totalDurationMs / stats.runs) * 100) / 100,
+    max_duration_ms: stats.runs === 0 ? null : stats.maxDurationMs,
+    last_error: stats.lastError,
     next_run_at: state.heapIndex >= 0 ? iso(state.due) : null,
   };
 }

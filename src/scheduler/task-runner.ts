@@ -50,6 +50,29 @@ class RunArgs implements TaskRun {
   }
 }
 
+/** What `AsyncLocalStorage` carries through a task's runs; the logger child is made on first use. */
+class TaskRunContext implements TaskContext {
+  readonly kind = 'task';
+  readonly #state: TaskState;
+
+  constructor(
+    state: TaskState,
+    readonly app: AppHandle,
+  ) {
+    this.#state = state;
+  }
+
+  get taskName(): string {
+    return this.#state.name;
+  }
+
+  get logger(): Logger {
+    const state = this.#state;
+    state.logger ??= this.app.log.child({ task: state.name });
+    return state.logger;
+  }
+}
+
 /** An async run that has not settled yet. */
 interface PendingRun {
   readonly state: TaskState;
@@ -101,13 +124,14 @@ export class TaskRunner {
   }
 
   #skip(state: TaskState, slot: number | null): RunOutcome {
-    state.skipped++;
+    const stats = state.ensureStats();
+    stats.skipped++;
     const app = this.#host.app;
     if (app !== null) {
       this.#complaints.warn(
         app.log,
         `skip:${state.name}`,
-        { task: state.name, skipped: state.skipped },
+        { task: state.name, skipped: stats.skipped },
         `task "${state.name}" skipped a run: the previous run is still going`,
       );
     }
@@ -144,7 +168,7 @@ export class TaskRunner {
     state.activeRuns--;
     if (!claimed || this.#host.app === null) {
       if (claimed) lock.release(state.name, slot, 1);
-      else state.elsewhere++;
+      else state.ensureStats().elsewhere++;
       return 'elsewhere';
     }
     return this.#start(state, slot, attempt, true);
@@ -237,7 +261,7 @@ export class TaskRunner {
       'TIMEOUT',
       `task "${state.name}" run ${run.runId} timed out after ${seconds} s`,
     );
-    state.timeouts++;
+    state.ensureStats().timeouts++;
     run.recorded = true;
     run.controller!.abort(error);
     this.#record(state, run.runId, run.slot, run.attempt, run.startedAt, 'timeout', error);
@@ -255,7 +279,7 @@ export class TaskRunner {
     run.timer = null;
     if (run.released) return;
     const { state } = run;
-    state.stuck++;
+    state.ensureStats().stuck++;
     const app = this.#host.app;
     app?.log.warn(
       { task: state.name, run_id: run.runId, running_ms: Date.now() - run.startedAt },
@@ -278,32 +302,33 @@ export class TaskRunner {
   ): void {
     const endedAt = Date.now();
     const duration = endedAt - startedAt;
-    state.runs++;
-    state.lastRunAt = startedAt;
-    state.lastDurationMs = duration;
-    state.totalDurationMs += duration;
-    if (duration > state.maxDurationMs) state.maxDurationMs = duration;
+    const stats = state.ensureStats();
+    stats.runs++;
+    stats.lastRunAt = startedAt;
+    stats.lastDurationMs = duration;
+    stats.totalDurationMs += duration;
+    if (duration > stats.maxDurationMs) stats.maxDurationMs = duration;
     let error: Error | undefined;
     if (result === 'success') {
-      state.consecutiveFailures = 0;
-      state.lastError = null;
+      stats.consecutiveFailures = 0;
+      stats.lastError = null;
     } else {
       error = err instanceof Error ? err : new Error(errorMessage(err));
-      state.failures++;
-      state.consecutiveFailures++;
-      state.lastError = error.message || errorMessage(err);
+      stats.failures++;
+      stats.consecutiveFailures++;
+      stats.lastError = error.message || errorMessage(err);
       this.#host.app?.log.error(
-        { task: state.name, err: error, run_id: runId, failures: state.failures },
-        `task "${state.name}" failed: ${state.lastError}`,
+        { task: state.name, err: error, run_id: runId, failures: stats.failures },
+        `task "${state.name}" failed: ${stats.lastError}`,
       );
     }
-    state.history.add({
+    stats.history.add({
       runId,
       scheduledAt: slot,
       startedAt,
       durationMs: duration,
       result,
-      error: result === 'success' ? null : state.lastError,
+      error: result === 'success' ? null : stats.lastError,
       attempt,
     });
     this.#emit(
@@ -368,28 +393,21 @@ export class TaskRunner {
   }
 
   #contextFor(state: TaskState, app: AppHandle): TaskContext {
-    const context: TaskContext = {
-      kind: 'task',
-      app,
-      taskName: state.name,
-      get logger() {
-        state.logger ??= app.log.child({ task: state.name });
-        return state.logger;
-      },
-    };
+    const context = new TaskRunContext(state, app);
     state.context = context;
     return context;
   }
 
   /** Reports scheduled runs that passed while the process could not run them. */
   missed(state: TaskState, count: number): void {
-    state.missed += count;
+    const stats = state.ensureStats();
+    stats.missed += count;
     const app = this.#host.app;
     if (app !== null) {
       this.#complaints.warn(
         app.log,
         `miss:${state.name}`,
-        { task: state.name, missed: count, total_missed: state.missed },
+        { task: state.name, missed: count, total_missed: stats.missed },
         `task "${state.name}" woke late and missed ${count} scheduled run${count === 1 ? '' : 's'}; it keeps its schedule`,
       );
     }

@@ -2,7 +2,7 @@ import type { Cron } from 'croner';
 import type { Logger } from 'pino';
 import type { TaskContext } from '../context/store.js';
 import type { BackgroundTask } from './background-task.js';
-import { RunHistory } from './run-history.js';
+import { RunStats } from './run-stats.js';
 import type { ResolvedTaskOptions } from './task-options.js';
 import type { QueueEntry } from './timer-queue.js';
 
@@ -38,35 +38,43 @@ export type TaskFunction = (run: TaskRun) => unknown;
  */
 export type RunOutcome = 'succeeded' | 'failed' | 'skipped' | 'queued' | 'elsewhere';
 
+/** A cron schedule: the expression, its time zone and croner's calculator. */
+export interface CronSchedule {
+  readonly cron: Cron;
+  readonly expression: string;
+  readonly timezone: string | null;
+}
+
 /**
  * All of one task's state, in one object: its schedule, its place in the
- * timer queue, its policies and its statistics. Owned by the scheduler;
- * users see it through {@link BackgroundTask}.
+ * timer queue and its policies; its counters live in {@link RunStats},
+ * created on the first run. Owned by the scheduler; users see it through
+ * {@link BackgroundTask}.
+ *
+ * Times are epoch milliseconds held as doubles from the start (NaN when
+ * unset), so that no field changes representation: thousands of tasks fire
+ * in one pass, and each must be cheap to touch.
  */
 export class TaskState implements QueueEntry {
   // Timer-queue bookkeeping (see QueueEntry); owned by the queue.
-  due = 0;
+  due = Number.NaN;
   seq = 0;
   heapIndex = -1;
 
   kind: TaskKind;
   /** Interval tasks: run k is due at `anchor + k × intervalMs`; `index` is the pending k. One-time tasks: the delay. */
-  intervalMs: number;
-  anchor = 0;
+  intervalMs = Number.NaN;
+  anchor = Number.NaN;
   index = 0;
-  /** Cron tasks: the expression, its time zone and croner's calculator. */
-  cron: Cron | null = null;
-  cronExpression: string | null = null;
-  timezone: string | null = null;
+  cron: CronSchedule | null = null;
   /** The nominal time of the pending slot (without jitter). */
-  slot = 0;
+  slot = Number.NaN;
   /** When the pending slot is due: `slot` plus this slot's jitter. */
-  slotDue = 0;
-
+  slotDue = Number.NaN;
   /** When the task was last started (service start, or added while running). */
-  activatedAt = 0;
-  /** The slot that fired last, or null: where a live schedule change counts from. */
-  lastSlot: number | null = null;
+  activatedAt = Number.NaN;
+  /** The slot that fired last (NaN: none yet): where a live schedule change counts from. */
+  lastSlot = Number.NaN;
 
   /** True while the owning scheduler is started and the task is registered. */
   active = false;
@@ -82,22 +90,8 @@ export class TaskState implements QueueEntry {
   started = 0;
   /** Scheduled runs started, for `maxRuns`. */
   scheduledStarts = 0;
-
-  runs = 0;
-  failures = 0;
-  consecutiveFailures = 0;
-  skipped = 0;
-  missed = 0;
-  timeouts = 0;
-  stuck = 0;
-  /** Exclusive runs another replica took. */
-  elsewhere = 0;
-  totalDurationMs = 0;
-  maxDurationMs = 0;
-  lastRunAt: number | null = null;
-  lastDurationMs: number | null = null;
-  lastError: string | null = null;
-  readonly history: RunHistory;
+  /** Counters, latest run and history; null until the first run, skip or miss. */
+  stats: RunStats | null = null;
 
   /** The user's view of this task; set when the scheduler registers it. */
   handle!: BackgroundTask;
@@ -114,11 +108,16 @@ export class TaskState implements QueueEntry {
   ) {
     this.kind = kind;
     this.intervalMs = intervalMs;
-    this.history = new RunHistory(options.historySize);
   }
 
   /** True while a run is going. */
   get running(): boolean {
     return this.activeRuns > 0;
+  }
+
+  /** The task's stats, created on first use. */
+  ensureStats(): RunStats {
+    this.stats ??= new RunStats(this.options.historySize);
+    return this.stats;
   }
 }

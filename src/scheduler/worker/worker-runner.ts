@@ -2,11 +2,35 @@ import { Worker } from 'node:worker_threads';
 import type { TaskFunction, TaskRun } from '../task-state.js';
 import type { WorkerAbort, WorkerResult, WorkerStart } from './worker-protocol.js';
 
+/** Run from TypeScript source (tsx, vitest) rather than from the built package. */
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+
 /** The worker's entry file, beside this one (`.ts` when run from source, `.js` when built). */
-const ENTRY = new URL(
-  `./worker-entry${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
-  import.meta.url,
-);
+const ENTRY = new URL(`./worker-entry${FROM_SOURCE ? '.ts' : '.js'}`, import.meta.url);
+
+/**
+ * From source, the worker starts with this script instead: Node 20 does not
+ * hand the main thread's module hooks (tsx's) to worker threads, so a `.ts`
+ * entry fails there with ERR_UNKNOWN_FILE_EXTENSION; the worker then
+ * registers tsx itself and loads the entry again (where the hooks are
+ * inherited, the first import already works).
+ */
+function sourceBootstrap(): string | null {
+  if (!FROM_SOURCE) return null;
+  let tsx: string;
+  try {
+    tsx = import.meta.resolve('tsx/esm/api');
+  } catch {
+    return null;
+  }
+  const entry = JSON.stringify(ENTRY.href);
+  return `import(${entry}).catch(async (err) => {
+  if (err?.code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw err;
+  (await import(${JSON.stringify(tsx)})).register();
+  return import(${entry} + '?tsx');
+});`;
+}
+const BOOTSTRAP = sourceBootstrap();
 
 /** Workers running now, so that closing can end the ones that outlive the grace period. */
 const liveWorkers = new Set<Worker>();
@@ -34,7 +58,10 @@ export function workerTaskFunction(module: URL, service: () => string): TaskFunc
         attempt: run.attempt,
         service: service(),
       };
-      const worker = new Worker(ENTRY, { workerData: start });
+      const worker =
+        BOOTSTRAP === null
+          ? new Worker(ENTRY, { workerData: start })
+          : new Worker(BOOTSTRAP, { eval: true, workerData: start });
       liveWorkers.add(worker);
       let result: WorkerResult | null = null;
       const onAbort = () => {

@@ -1,0 +1,152 @@
+/**
+ * One measurement of the scheduler benchmark, in a process of its own:
+ *   tsx bench/scheduler-run.ts precision <daebus|baseline> <tasks> <seconds>
+ *   node --expose-gc --import tsx bench/scheduler-run.ts memory <daebus|baseline> <tasks>
+ * Prints one JSON line.
+ */
+import { Daebus } from '../src/index.js';
+
+const [mode, impl, tasksArg, secondsArg] = process.argv.slice(2);
+const tasks = Number(tasksArg);
+const INTERVAL_MS = 1000;
+
+/** Wall-clock time with sub-millisecond resolution. */
+const now = (): number => performance.timeOrigin + performance.now();
+
+function percentile(sorted: Float64Array, p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+}
+
+const round = (x: number) => Math.round(x * 1000) / 1000;
+
+async function precision(seconds: number): Promise<void> {
+  const durationMs = seconds * 1000;
+  const fires = Math.ceil(seconds) + 2;
+  // lateness[i * fires + k]: lateness of fire k of task i (NaN: did not fire).
+  const lateness = new Float64Array(tasks * fires).fill(Number.NaN);
+  const registeredAt = new Float64Array(tasks);
+  const counts = new Uint32Array(tasks);
+  let stop: () => Promise<void>;
+  const cpuBefore = process.cpuUsage();
+  const start = Date.now();
+
+  const record = (i: number): void => {
+    const k = counts[i]!;
+    counts[i] = k + 1;
+    if (k < fires) lateness[i * fires + k] = now() - (registeredAt[i]! + (k + 1) * INTERVAL_MS);
+  };
+
+  if (impl === 'baseline') {
+    // One setTimeout chain per task, anchored to its own fixed grid.
+    const timers: NodeJS.Timeout[] = [];
+    for (let i = 0; i < tasks; i++) {
+      const anchor = Date.now();
+      registeredAt[i] = anchor;
+      let k = 1;
+      const fire = (): void => {
+        record(i);
+        k++;
+        timers[i] = setTimeout(fire, Math.max(0, anchor + k * INTERVAL_MS - Date.now()));
+      };
+      timers[i] = setTimeout(fire, anchor + INTERVAL_MS - Date.now());
+    }
+    stop = async () => {
+      for (const timer of timers) clearTimeout(timer);
+    };
+  } else {
+    const app = new Daebus('bench', { logLevel: 'warn', handleSignals: false, heartbeatInterval: 3600 });
+    await app.run({ service: 'bench_scheduler', transport: 'memory' });
+    for (let i = 0; i < tasks; i++) {
+      registeredAt[i] = Date.now();
+      app.background(`t${i}`, INTERVAL_MS / 1000, () => record(i));
+    }
+    stop = () => app.close();
+  }
+
+  await new Promise((resolve) => setTimeout(resolve, durationMs + 300));
+  await stop();
+  const cpu = process.cpuUsage(cpuBefore);
+  const end = start + durationMs;
+
+  // Every fire whose ideal time fell inside the run; a missing one is a missed fire.
+  const values: number[] = [];
+  let missed = 0;
+  for (let i = 0; i < tasks; i++) {
+    for (let k = 0; k < fires; k++) {
+      const ideal = registeredAt[i]! + (k + 1) * INTERVAL_MS;
+      if (ideal > end) break;
+      const late = lateness[i * fires + k]!;
+      if (Number.isNaN(late)) missed++;
+      else values.push(late);
+    }
+  }
+  const sorted = Float64Array.from(values).sort();
+  // Drift of task 0: how much later its last fire came than its first.
+  const firstLate = lateness[0]!;
+  let lastLate = firstLate;
+  for (let k = 0; k < fires; k++) if (!Number.isNaN(lateness[k]!)) lastLate = lateness[k]!;
+  console.log(
+    JSON.stringify({
+      bench: 'sched',
+      impl,
+      tasks,
+      p50_late_ms: round(percentile(sorted, 50)),
+      p99_late_ms: round(percentile(sorted, 99)),
+      max_late_ms: round(sorted[sorted.length - 1] ?? 0),
+      drift_ms: round(lastLate - firstLate),
+      missed,
+      cpu_ms: Math.round((cpu.user + cpu.system) / 1000),
+    }),
+  );
+}
+
+async function memory(): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) throw new Error('run with node --expose-gc');
+  const settle = () => {
+    gc();
+    gc();
+  };
+  const noop = (): void => undefined;
+  let keep: unknown;
+  let app: Daebus | null = null;
+  if (impl === 'daebus') {
+    app = new Daebus('bench', { logLevel: 'warn', handleSignals: false, heartbeatInterval: 3600 });
+    await app.run({ service: 'bench_memory', transport: 'memory' });
+  }
+  settle();
+  const before = process.memoryUsage().heapUsed;
+  const started = performance.now();
+  if (app !== null) {
+    for (let i = 0; i < tasks; i++) app.background(`t${i}`, 3600, noop);
+  } else {
+    const timers: NodeJS.Timeout[] = [];
+    for (let i = 0; i < tasks; i++) {
+      const anchor = Date.now();
+      let k = 1;
+      const fire = (): void => {
+        k++;
+        timers[i] = setTimeout(fire, anchor + k * 3_600_000 - Date.now());
+      };
+      timers[i] = setTimeout(fire, 3_600_000);
+    }
+    keep = timers;
+  }
+  const registerMs = performance.now() - started;
+  settle();
+  const after = process.memoryUsage().heapUsed;
+  console.log(
+    JSON.stringify({
+      bench: 'sched-mem',
+      impl,
+      tasks,
+      bytes_per_task: Math.round((after - before) / tasks),
+      register_ms: Math.round(registerMs),
+    }),
+  );
+  if (app !== null) await app.close();
+  for (const timer of (keep as NodeJS.Timeout[] | undefined) ?? []) clearTimeout(timer);
+}
+
+if (mode === 'precision') await precision(Number(secondsArg ?? 20));
+else await memory();
