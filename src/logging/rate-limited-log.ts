@@ -1,42 +1,71 @@
 import type { Logger } from 'pino';
 
+/** The most keys tracked one by one; beyond them only the total limit holds. */
+const MAX_KEYS = 1000;
+
+/** One window of a rate limit: when it started, lines written and lines held back in it. */
+interface Window {
+  start: number;
+  written: number;
+  suppressed: number;
+}
+
 /**
- * Logs a repeated complaint (a bad message, a skipped run) at most `limit`
- * times per window and key; at the next line after a quiet spell it says how
- * many were suppressed. Keeps a flood of bad input from flooding the log.
+ * Logs a repeated complaint (a bad message, a skipped run) at most
+ * `perKey` times per window and key, and at most `total` times per window
+ * over all keys; the first line after a window with suppressed lines says how
+ * many were held back. Keeps a flood of bad input, or ten thousand tasks
+ * waking late at once, from flooding the log.
  */
 export class RateLimitedLog {
-  readonly #limit: number;
+  readonly #perKey: number;
+  readonly #total: number;
   readonly #windowMs: number;
-  /** Per key: when the current window started, lines written and lines suppressed in it. */
-  readonly #windows = new Map<string, { start: number; written: number; suppressed: number }>();
+  /** Per key: its current window. Old windows are dropped once there are many keys. */
+  readonly #windows = new Map<string, Window>();
+  #all: Window = { start: Number.NEGATIVE_INFINITY, written: 0, suppressed: 0 };
+  /** When expired windows were last dropped. */
+  #swept = Number.NEGATIVE_INFINITY;
 
-  constructor(limit = 5, windowMs = 10_000) {
-    this.#limit = limit;
+  constructor(perKey = 5, windowMs = 10_000, total = 20) {
+    this.#perKey = perKey;
     this.#windowMs = windowMs;
+    this.#total = total;
   }
 
   warn(logger: Logger, key: string, fields: object, message: string): void {
     const now = Date.now();
-    let window = this.#windows.get(key);
-    if (window === undefined || now - window.start >= this.#windowMs) {
-      const suppressed = window?.suppressed ?? 0;
-      window = { start: now, written: 0, suppressed: 0 };
-      this.#windows.set(key, window);
-      if (this.#windows.size > 1000) this.#forgetOld(now);
+    if (now - this.#all.start >= this.#windowMs) {
+      const suppressed = this.#all.suppressed;
+      this.#all = { start: now, written: 0, suppressed: 0 };
       if (suppressed > 0) {
-        logger.warn({ ...fields, suppressed }, `${suppressed} similar messages were suppressed`);
+        logger.warn(
+          { suppressed },
+          `${suppressed} similar warnings were suppressed in the last ${this.#windowMs / 1000} s`,
+        );
       }
     }
-    if (window.written < this.#limit) {
+    let window = this.#windows.get(key);
+    if (window === undefined || now - window.start >= this.#windowMs) {
+      if (window === undefined && this.#windows.size >= MAX_KEYS) this.#forgetOld(now);
+      window = { start: now, written: 0, suppressed: 0 };
+      // Past MAX_KEYS fresh keys, only the total limit applies to new ones.
+      if (this.#windows.size < MAX_KEYS || this.#windows.has(key)) this.#windows.set(key, window);
+    }
+    if (window.written < this.#perKey && this.#all.written < this.#total) {
       window.written++;
+      this.#all.written++;
       logger.warn(fields, message);
     } else {
       window.suppressed++;
+      this.#all.suppressed++;
     }
   }
 
+  /** Drops expired windows, at most once per window length. */
   #forgetOld(now: number): void {
+    if (now - this.#swept < this.#windowMs) return;
+    this.#swept = now;
     for (const [key, window] of this.#windows) {
       if (now - window.start >= this.#windowMs) this.#windows.delete(key);
     }

@@ -1,5 +1,8 @@
 import type { Redis } from 'ioredis';
 
+/** Claims a slot that is free or already this instance's (a retry of its own run). */
+const RECLAIM_SCRIPT = `local owner = redis.call('get', KEYS[1]) if owner == false or owner == ARGV[1] then redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 else return 0 end`;
+
 /** Shortens a claim's expiry only while this instance still owns it. */
 const RELEASE_SCRIPT = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 
@@ -39,6 +42,22 @@ export class ExclusiveLock {
       'NX',
     );
     return reply === 'OK';
+  }
+
+  /**
+   * Claims a slot again for a retry of this instance's own failed run: the
+   * end of that run left the claim in place as a guard, which `claim` would
+   * take for another replica's. Resolves false when another replica holds it.
+   */
+  async reclaim(task: string, slot: number, ttlMs: number): Promise<boolean> {
+    const reply = await this.#client.eval(
+      RECLAIM_SCRIPT,
+      1,
+      this.key(task, slot),
+      this.#instance,
+      Math.max(1, Math.ceil(ttlMs)),
+    );
+    return reply === 1;
   }
 
   /** Ends a claim: its expiry shrinks to `guardMs`. Failures are harmless (the key expires anyway). */

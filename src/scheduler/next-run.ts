@@ -109,5 +109,9 @@ export function setPendingSlot(state: TaskState, slot: number): void {
     return;
   }
   state.slot = slot;
-  state.slotDue = jitterMs > 0 ? slot + Math.random() * jitterMs : slot;
+  // Jitter delays a run, but never past endAt: no run happens after it.
+  state.slotDue =
+    jitterMs > 0
+      ? Math.min(slot + Math.random() * jitterMs, endAt ?? Number.POSITIVE_INFINITY)
+      : slot;
 }

@@ -1,7 +1,7 @@
 /** How one run ended. */
 export type RunResult = 'success' | 'error' | 'timeout';
 
-/** One finished run, as the history keeps it (wire names: snake_case, ISO times). */
+/** One finished run, as the history reports it (wire names: snake_case, ISO times). */
 export interface RunRecord {
   /** The run's number within its task, from 1. */
   run_id: number;
@@ -15,54 +15,76 @@ export interface RunRecord {
   attempt: number;
 }
 
-/** One finished run as the history stores it: numbers, turned into a {@link RunRecord} on reading. */
-export interface RunEntry {
-  runId: number;
-  scheduledAt: number | null;
-  startedAt: number;
-  durationMs: number;
-  result: RunResult;
-  error: string | null;
-  attempt: number;
-}
+const RESULTS: readonly RunResult[] = ['success', 'error', 'timeout'];
+
+/** Numbers kept per run: run id, slot (NaN for none), start, duration, attempt, result. */
+const FIELDS = 6;
 
 /**
- * The last `capacity` runs of a task, oldest first. The array is allocated on
- * the first run, so a task that never ran costs nothing.
+ * The last `capacity` runs of a task, oldest first. Runs are written into a
+ * flat `Float64Array` ring (and error messages into a plain array, made on
+ * the first failure), so recording a run allocates nothing: a long-lived ring
+ * of fresh objects would keep the garbage collector busy with thousands of
+ * tasks. Nothing is allocated before the first run.
  */
 export class RunHistory {
   readonly #capacity: number;
-  /** A ring: #records[#next] is the oldest record once the ring is full. */
-  #records: RunEntry[] | null = null;
+  /** Ring of runs, FIELDS numbers each; slot #next is written next. */
+  #data: Float64Array | null = null;
+  /** Error message per ring slot, or null; made on the first failure. */
+  #errors: Array<string | null> | null = null;
+  #count = 0;
   #next = 0;
 
   constructor(capacity: number) {
     this.#capacity = capacity;
   }
 
-  add(record: RunEntry): void {
+  add(
+    runId: number,
+    scheduledAt: number | null,
+    startedAt: number,
+    durationMs: number,
+    result: RunResult,
+    error: string | null,
+    attempt: number,
+  ): void {
     if (this.#capacity === 0) return;
-    this.#records ??= [];
-    if (this.#records.length < this.#capacity) {
-      this.#records.push(record);
-      return;
-    }
-    this.#records[this.#next] = record;
+    this.#data ??= new Float64Array(this.#capacity * FIELDS);
+    const at = this.#next * FIELDS;
+    const data = this.#data;
+    data[at] = runId;
+    data[at + 1] = scheduledAt ?? Number.NaN;
+    data[at + 2] = startedAt;
+    data[at + 3] = durationMs;
+    data[at + 4] = attempt;
+    data[at + 5] = result === 'success' ? 0 : result === 'error' ? 1 : 2;
+    if (error !== null) this.#errors ??= new Array<string | null>(this.#capacity).fill(null);
+    if (this.#errors !== null) this.#errors[this.#next] = error;
     this.#next = (this.#next + 1) % this.#capacity;
+    if (this.#count < this.#capacity) this.#count++;
   }
 
   /** The records, oldest first, in their wire form. */
   list(): RunRecord[] {
-    const records = this.#records;
-    if (records === null) return [];
-    return [...records.slice(this.#next), ...records.slice(0, this.#next)].map((entry) => ({
-      run_id: entry.runId,
-      scheduled_at: entry.scheduledAt === null ? null : new Date(entry.scheduledAt).toISOString(),
-      started_at: new Date(entry.startedAt).toISOString(),
-      duration_ms: entry.durationMs,
-      outcome: entry.result,
-      error: entry.error,
-      attempt: entry.attempt,
-    }));
+    const data = this.#data;
+    if (data === null) return [];
+    const records: RunRecord[] = [];
+    const first = this.#count < this.#capacity ? 0 : this.#next;
+    for (let i = 0; i < this.#count; i++) {
+      const slot = (first + i) % this.#capacity;
+      const at = slot * FIELDS;
+      const scheduledAt = data[at + 1]!;
+      records.push({
+        run_id: data[at]!,
+        scheduled_at: Number.isNaN(scheduledAt) ? null : new Date(scheduledAt).toISOString(),
+        started_at: new Date(data[at + 2]!).toISOString(),
+        duration_ms: data[at + 3]!,
+        outcome: RESULTS[data[at + 5]!]!,
+        error: this.#errors?.[slot] ?? null,
+        attempt: data[at + 4]!,
+      });
+    }
+    return records;
   }
 }

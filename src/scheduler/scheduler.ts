@@ -163,6 +163,7 @@ export class Scheduler implements RunnerHost {
     for (const state of this.#tasks.values()) {
       state.active = false;
       state.queued = null;
+      state.pendingRetries = 0;
     }
     if (this.#inFlight.size === 0) return 0;
     let graceTimer: NodeJS.Timeout | undefined;
@@ -190,8 +191,10 @@ export class Scheduler implements RunnerHost {
     }
     const intervalMs = intervalToMs(seconds);
     this.#reschedule(state, (now) => {
-      if (state.options.exclusive) {
+      const { exclusive, startAt } = state.options;
+      if (exclusive || (startAt !== null && startAt > now)) {
         // Replicas must agree: stay on the epoch-anchored grid of the new interval.
+        // Before startAt, the new grid starts there: no run comes earlier.
         state.kind = 'interval';
         state.intervalMs = intervalMs;
         state.anchor = state.options.startAt ?? 0;
@@ -219,7 +222,8 @@ export class Scheduler implements RunnerHost {
     const cron = createCron(state.name, expression, timezone); // validate before changing anything
     this.#reschedule(state, (now) => {
       setCron(state, expression as string, timezone, cron);
-      const next = nextCronTime(cron, now);
+      // No run before startAt: the first time is on or after it.
+      const next = nextCronTime(cron, Math.max(now, (state.options.startAt ?? 0) - 1));
       if (next === null) state.done = true;
       else setPendingSlot(state, next);
     });
@@ -290,6 +294,7 @@ export class Scheduler implements RunnerHost {
     if (state.heapIndex >= 0 && at >= state.due) return;
     const retry = new RetryEntry(state, slot, attempt);
     const now = Date.now();
+    state.pendingRetries++;
     this.#queue.schedule(retry, at);
     this.#arm(now);
   }
@@ -354,7 +359,8 @@ export class Scheduler implements RunnerHost {
       return;
     }
     const now = Date.now();
-    state.done = false;
+    // A task that has made its maxRuns stays done; otherwise the new schedule decides.
+    state.done = state.scheduledStarts >= state.options.maxRuns;
     this.#queue.remove(state);
     change(now);
     if (!state.paused && !state.done) this.#enqueue(state, now);
@@ -397,6 +403,7 @@ export class Scheduler implements RunnerHost {
     ) {
       this.#queue.pop();
       if (top instanceof RetryEntry) {
+        top.state.pendingRetries--;
         if (top.state.active) void this.#runner.execute(top.state, top.slot, top.attempt);
       } else {
         this.#fire(top, now);
@@ -409,14 +416,16 @@ export class Scheduler implements RunnerHost {
   /** The pending slot of `state` is due: advance its schedule, then run it under its policies. */
   #fire(state: TaskState, now: number): void {
     const slot = state.slot;
+    // Lateness counts from when this run was due: its slot plus its own jitter.
+    const due = state.slotDue;
     state.lastSlot = slot;
     const missed = advancePastFire(state, now);
     if (missed > 0) this.#runner.missed(state, missed);
     if (!state.done) this.#queue.schedule(state, state.slotDue);
     const { misfire, misfireGraceMs, maxRuns } = state.options;
     let outcome: RunOutcome | Promise<RunOutcome>;
-    if (misfire === 'skip' && now - slot > misfireGraceMs) {
-      this.#runner.missed(state, 1);
+    if (misfire === 'skip' && now - due > misfireGraceMs) {
+      this.#runner.missed(state, 1, slot);
       outcome = 'skipped';
     } else {
       outcome = this.#runner.execute(state, slot, 0);

@@ -1,5 +1,5 @@
-import type { OverlapPolicy } from './task-options.js';
 import { NO_STATS } from './run-stats.js';
+import type { OverlapPolicy } from './task-options.js';
 import type { TaskKind, TaskState } from './task-state.js';
 
 /** A task as `daebus:tasks` reports it (PROTOCOL.md): snake_case, times in ISO 8601 UTC. */

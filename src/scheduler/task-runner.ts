@@ -153,7 +153,11 @@ export class TaskRunner {
         MAX_CLAIM_MS,
         Math.max(1000, state.slot - slot, state.options.timeoutMs ?? 0),
       );
-      claimed = await lock.claim(state.name, slot, ttl);
+      // A retry's slot is still claimed by this replica (its guard has not expired): take it again.
+      claimed =
+        attempt > 0
+          ? await lock.reclaim(state.name, slot, ttl)
+          : await lock.claim(state.name, slot, ttl);
     } catch (err) {
       const app = this.#host.app;
       if (app !== null) {
@@ -322,15 +326,15 @@ export class TaskRunner {
         `task "${state.name}" failed: ${stats.lastError}`,
       );
     }
-    stats.history.add({
+    stats.history.add(
       runId,
-      scheduledAt: slot,
+      slot,
       startedAt,
-      durationMs: duration,
+      duration,
       result,
-      error: result === 'success' ? null : stats.lastError,
+      result === 'success' ? null : stats.lastError,
       attempt,
-    });
+    );
     this.#emit(
       result === 'success' ? 'task:success' : 'task:error',
       state,
@@ -365,7 +369,8 @@ export class TaskRunner {
       void this.execute(state, queued.slot, queued.attempt);
       return;
     }
-    if (state.kind === 'once' && state.done) this.#host.onceFinished(state);
+    if (state.kind === 'once' && state.done && state.pendingRetries === 0)
+      this.#host.onceFinished(state);
   }
 
   #emit(
@@ -398,8 +403,11 @@ export class TaskRunner {
     return context;
   }
 
-  /** Reports scheduled runs that passed while the process could not run them. */
-  missed(state: TaskState, count: number): void {
+  /**
+   * Reports scheduled runs that passed while the process could not run them;
+   * `slot` is the one the event names (a dropped late run's own slot).
+   */
+  missed(state: TaskState, count: number, slot = state.slot): void {
     const stats = state.ensureStats();
     stats.missed += count;
     const app = this.#host.app;
@@ -416,7 +424,7 @@ export class TaskRunner {
       events.emit('task:miss', {
         task: state.name,
         runId: 0,
-        scheduledAt: new Date(state.slot),
+        scheduledAt: new Date(slot),
         startedAt: null,
         durationMs: null,
         attempt: 0,

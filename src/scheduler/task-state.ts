@@ -90,6 +90,8 @@ export class TaskState implements QueueEntry {
   started = 0;
   /** Scheduled runs started, for `maxRuns`. */
   scheduledStarts = 0;
+  /** Retries waiting in the timer queue: a one-time task stays registered until they have run. */
+  pendingRetries = 0;
   /** Counters, latest run and history; null until the first run, skip or miss. */
   stats: RunStats | null = null;
 

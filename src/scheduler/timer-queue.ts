@@ -1,118 +1,143 @@
-/** Something that waits in a {@link TimerQueue}: its due time and its place in the heap. */
+/** Something that waits in a {@link TimerQueue}: its due time and its queue bookkeeping. */
 export interface QueueEntry {
   /** Epoch milliseconds at which the entry is due. */
   due: number;
-  /** Insertion order, so that entries due at the same moment leave first-in, first-out. */
+  /** Stamped on each `schedule`, in increasing order. */
   seq: number;
-  /** Position in the heap, or -1 while the entry is not queued. Owned by the queue. */
+  /** 0 or more while the entry is queued, -1 while it is not. Owned by the queue. */
   heapIndex: number;
 }
 
 /**
- * A binary min-heap of entries ordered by due time. Entries know their own
- * position, so removing or re-timing one is O(log n) with no search.
- * One scheduler timer sleeps until the top entry is due.
+ * The entries due at one moment, in the order they were queued, each with
+ * the stamp (`seq`) it was queued with; slots before `head` are consumed.
+ */
+interface Bucket<T> {
+  readonly due: number;
+  readonly items: T[];
+  readonly stamps: number[];
+  head: number;
+}
+
+/**
+ * Entries ordered by due time, first-in first-out among equal times.
+ *
+ * Entries due at the same moment share a bucket (a plain array), and a
+ * binary min-heap orders the distinct moments. Tasks registered together
+ * with the same interval stay together, so queueing one costs O(1) and
+ * thousands of them leave in one pass; only a new moment costs O(log n).
+ * Removing or moving an entry only marks it (`heapIndex = -1`, or a new
+ * stamp); its stale bucket slot is skipped when reached.
  */
 export class TimerQueue<T extends QueueEntry> {
-  /** heap[i] is never due after heap[2i+1] and heap[2i+2]; heap[i].heapIndex === i. */
-  readonly #heap: T[] = [];
+  /** Min-heap of the due times that have a bucket. */
+  readonly #times: number[] = [];
+  /** Buckets by due time; a key is in #times exactly when it is in this map. */
+  readonly #buckets = new Map<number, Bucket<T>>();
+  /** Queued entries (stale bucket slots not counted). */
+  #size = 0;
   #nextSeq = 0;
 
   get size(): number {
-    return this.#heap.length;
+    return this.#size;
   }
 
   /** The entry due first, without removing it. */
   peek(): T | undefined {
-    return this.#heap[0];
+    const bucket = this.#front();
+    return bucket?.items[bucket.head];
   }
 
   /** Queues an entry at `due`, or moves it there when it is already queued. */
   schedule(entry: T, due: number): void {
-    if (entry.heapIndex >= 0) {
-      const earlier = due < entry.due;
-      entry.due = due;
-      entry.seq = this.#nextSeq++;
-      if (earlier) this.#up(entry.heapIndex);
-      else this.#down(entry.heapIndex);
-      return;
-    }
+    if (entry.heapIndex >= 0) this.#size--;
     entry.due = due;
     entry.seq = this.#nextSeq++;
-    entry.heapIndex = this.#heap.length;
-    this.#heap.push(entry);
-    this.#up(entry.heapIndex);
+    entry.heapIndex = 0;
+    this.#size++;
+    let bucket = this.#buckets.get(due);
+    if (bucket === undefined) {
+      bucket = { due, items: [], stamps: [], head: 0 };
+      this.#buckets.set(due, bucket);
+      this.#pushTime(due);
+    }
+    bucket.items.push(entry);
+    bucket.stamps.push(entry.seq);
   }
 
   /** Removes and returns the entry due first. */
   pop(): T | undefined {
-    const heap = this.#heap;
-    const top = heap[0];
-    if (top === undefined) return undefined;
-    const last = heap.pop()!;
-    if (last !== top) {
-      heap[0] = last;
-      last.heapIndex = 0;
-      this.#down(0);
-    }
-    top.heapIndex = -1;
-    return top;
+    const bucket = this.#front();
+    if (bucket === undefined) return undefined;
+    const entry = bucket.items[bucket.head]!;
+    bucket.head++;
+    entry.heapIndex = -1;
+    this.#size--;
+    return entry;
   }
 
   /** Takes an entry out of the queue; does nothing when it is not queued. */
   remove(entry: T): void {
-    const index = entry.heapIndex;
-    if (index < 0) return;
-    const heap = this.#heap;
-    const last = heap.pop()!;
+    if (entry.heapIndex < 0) return;
     entry.heapIndex = -1;
-    if (last === entry) return;
-    heap[index] = last;
-    last.heapIndex = index;
-    this.#up(index);
-    this.#down(last.heapIndex);
+    this.#size--;
   }
 
   clear(): void {
-    for (const entry of this.#heap) entry.heapIndex = -1;
-    this.#heap.length = 0;
-  }
-
-  #before(a: T, b: T): boolean {
-    return a.due < b.due || (a.due === b.due && a.seq < b.seq);
-  }
-
-  #up(index: number): void {
-    const heap = this.#heap;
-    const entry = heap[index]!;
-    while (index > 0) {
-      const parentIndex = (index - 1) >> 1;
-      const parent = heap[parentIndex]!;
-      if (!this.#before(entry, parent)) break;
-      heap[index] = parent;
-      parent.heapIndex = index;
-      index = parentIndex;
+    for (const bucket of this.#buckets.values()) {
+      for (let i = bucket.head; i < bucket.items.length; i++) bucket.items[i]!.heapIndex = -1;
     }
-    heap[index] = entry;
-    entry.heapIndex = index;
+    this.#buckets.clear();
+    this.#times.length = 0;
+    this.#size = 0;
   }
 
-  #down(index: number): void {
-    const heap = this.#heap;
-    const length = heap.length;
-    const entry = heap[index]!;
+  /** The earliest bucket with a live entry at its head, dropping stale slots and spent buckets. */
+  #front(): Bucket<T> | undefined {
+    for (;;) {
+      const due = this.#times[0];
+      if (due === undefined) return undefined;
+      const bucket = this.#buckets.get(due)!;
+      const { items, stamps } = bucket;
+      while (bucket.head < items.length) {
+        const entry = items[bucket.head]!;
+        // Live: queued, and by this very slot (not removed or re-queued since).
+        if (entry.heapIndex >= 0 && entry.seq === stamps[bucket.head]) return bucket;
+        bucket.head++;
+      }
+      this.#buckets.delete(due);
+      this.#popTime();
+    }
+  }
+
+  #pushTime(due: number): void {
+    const times = this.#times;
+    let index = times.length;
+    times.push(due);
+    while (index > 0) {
+      const parent = (index - 1) >> 1;
+      if (times[parent]! <= due) break;
+      times[index] = times[parent]!;
+      index = parent;
+    }
+    times[index] = due;
+  }
+
+  #popTime(): void {
+    const times = this.#times;
+    const last = times.pop()!;
+    if (times.length === 0) return;
+    const length = times.length;
+    let index = 0;
     for (;;) {
       const left = 2 * index + 1;
       if (left >= length) break;
       const right = left + 1;
-      const child = right < length && this.#before(heap[right]!, heap[left]!) ? right : left;
-      const childEntry = heap[child]!;
-      if (!this.#before(childEntry, entry)) break;
-      heap[index] = childEntry;
-      childEntry.heapIndex = index;
+      const child = right < length && times[right]! < times[left]! ? right : left;
+      if (times[child]! >= last) break;
+      times[index] = times[child]!;
       index = child;
     }
-    heap[index] = entry;
-    entry.heapIndex = index;
+    times[index] = last;
   }
 }
