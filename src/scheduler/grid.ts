@@ -37,8 +37,21 @@ export function afterFire(
   firedIndex: number,
   now: number,
 ): AfterFire {
-  const nextIndex = Math.max(firedIndex + 1, firstSlotAfter(anchor, intervalMs, now));
+  const nextIndex = nextIndexAfterFire(anchor, intervalMs, firedIndex, now);
   return { nextIndex, missed: nextIndex - firedIndex - 1 };
+}
+
+/** {@link afterFire}'s next slot index alone (no allocation, for the scheduler's hot path). */
+export function nextIndexAfterFire(
+  anchor: number,
+  intervalMs: number,
+  firedIndex: number,
+  now: number,
+): number {
+  // On time (the usual case): the next slot is already after now.
+  const next = firedIndex + 1;
+  if (anchor + next * intervalMs > now) return next;
+  return Math.max(next, firstSlotAfter(anchor, intervalMs, now));
 }
 
 /** A grid re-anchored for a new interval, and the slot index to wait for next. */

@@ -1,5 +1,5 @@
 import { cronSlotsBetween, nextCronTime } from './cron-schedule.js';
-import { afterFire, firstSlotAfter, slotTime } from './grid.js';
+import { firstSlotAfter, nextIndexAfterFire, slotTime } from './grid.js';
 import type { TaskState } from './task-state.js';
 
 /**
@@ -55,10 +55,11 @@ export function advancePastFire(state: TaskState, now: number): number {
     setCronSlot(state, nextCronTime(state.cron!.cron, Math.max(fired, now)));
     return missed;
   }
-  const { nextIndex, missed } = afterFire(state.anchor, state.intervalMs, state.index, now);
+  const fired = state.index;
+  const nextIndex = nextIndexAfterFire(state.anchor, state.intervalMs, fired, now);
   state.index = nextIndex;
   setPendingSlot(state, slotTime(state.anchor, state.intervalMs, nextIndex));
-  return missed;
+  return nextIndex - fired - 1;
 }
 
 /** After a pause: the first slot strictly after `now`, on the same grid (no catch-up). */

@@ -396,12 +396,7 @@ export class Scheduler implements RunnerHost {
     this.#timer = null;
     this.#timerAt = Number.POSITIVE_INFINITY;
     const now = Date.now();
-    for (
-      let top = this.#queue.peek();
-      top !== undefined && top.due <= now;
-      top = this.#queue.peek()
-    ) {
-      this.#queue.pop();
+    for (let top = this.#queue.popDue(now); top !== undefined; top = this.#queue.popDue(now)) {
       if (top instanceof RetryEntry) {
         top.state.pendingRetries--;
         if (top.state.active) void this.#runner.execute(top.state, top.slot, top.attempt);

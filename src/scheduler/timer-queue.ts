@@ -67,8 +67,13 @@ export class TimerQueue<T extends QueueEntry> {
 
   /** Removes and returns the entry due first. */
   pop(): T | undefined {
+    return this.popDue(Number.POSITIVE_INFINITY);
+  }
+
+  /** Removes and returns the entry due first, if it is due at `now` or before. */
+  popDue(now: number): T | undefined {
     const bucket = this.#front();
-    if (bucket === undefined) return undefined;
+    if (bucket === undefined || bucket.due > now) return undefined;
     const entry = bucket.items[bucket.head]!;
     bucket.head++;
     entry.heapIndex = -1;
