@@ -133,11 +133,17 @@ export class Daebus<A extends ActionMap<A> = UntypedActions> extends EventEmitte
   readonly #scheduler = new Scheduler({
     wants: (event: TaskEventName) => this.#taskListeners > 0 && this.listenerCount(event) > 0,
     emit: (event, payload) => {
-      // A throwing listener must not break the scheduler.
-      try {
-        this.emit(event, payload);
-      } catch (err) {
+      // A listener that throws or rejects must not break the scheduler, nor the listeners after it.
+      const complain = (err: unknown): void => {
         this.log.error({ err, event }, `a "${event}" listener threw: ${errorMessage(err)}`);
+      };
+      for (const listener of this.rawListeners(event)) {
+        try {
+          const result: unknown = Reflect.apply(listener, this, [payload]);
+          if (result instanceof Promise) result.catch(complain);
+        } catch (err) {
+          complain(err);
+        }
       }
     },
   });
