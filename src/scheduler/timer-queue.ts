@@ -34,6 +34,10 @@ export class TimerQueue<T extends QueueEntry> {
   readonly #times: number[] = [];
   /** Buckets by due time; a key is in #times exactly when it is in this map. */
   readonly #buckets = new Map<number, Bucket<T>>();
+  /** The bucket last queued into: entries that fire together are re-queued together, so it is usually the one wanted next. */
+  #recent: Bucket<T> | null = null;
+  /** The bucket of the earliest due time, as last looked up. */
+  #front0: Bucket<T> | null = null;
   /** Queued entries (stale bucket slots not counted). */
   #size = 0;
   #nextSeq = 0;
@@ -55,7 +59,8 @@ export class TimerQueue<T extends QueueEntry> {
     entry.seq = this.#nextSeq++;
     entry.heapIndex = 0;
     this.#size++;
-    let bucket = this.#buckets.get(due);
+    let bucket =
+      this.#recent !== null && this.#recent.due === due ? this.#recent : this.#buckets.get(due);
     if (bucket === undefined) {
       bucket = { due, items: [], stamps: [], head: 0 };
       this.#buckets.set(due, bucket);
@@ -63,6 +68,7 @@ export class TimerQueue<T extends QueueEntry> {
     }
     bucket.items.push(entry);
     bucket.stamps.push(entry.seq);
+    this.#recent = bucket;
   }
 
   /** Removes and returns the entry due first. */
@@ -93,6 +99,8 @@ export class TimerQueue<T extends QueueEntry> {
       for (let i = bucket.head; i < bucket.items.length; i++) bucket.items[i]!.heapIndex = -1;
     }
     this.#buckets.clear();
+    this.#recent = null;
+    this.#front0 = null;
     this.#times.length = 0;
     this.#size = 0;
   }
@@ -102,7 +110,11 @@ export class TimerQueue<T extends QueueEntry> {
     for (;;) {
       const due = this.#times[0];
       if (due === undefined) return undefined;
-      const bucket = this.#buckets.get(due)!;
+      let bucket = this.#front0;
+      if (bucket === null || bucket.due !== due) {
+        bucket = this.#buckets.get(due)!;
+        this.#front0 = bucket;
+      }
       const { items, stamps } = bucket;
       while (bucket.head < items.length) {
         const entry = items[bucket.head]!;
@@ -111,6 +123,8 @@ export class TimerQueue<T extends QueueEntry> {
         bucket.head++;
       }
       this.#buckets.delete(due);
+      if (this.#recent === bucket) this.#recent = null;
+      this.#front0 = null;
       this.#popTime();
     }
   }
