@@ -3,8 +3,9 @@
  * `daebus` (a Daebus service with an `echo` action) or `raw` (bare ioredis
  * with the same JSON envelope). Prints "ready" once subscribed.
  */
+
+import { Daebus } from 'daebus';
 import { Redis } from 'ioredis';
-import { Daebus } from '../src/index.js';
 
 const [impl, url] = process.argv.slice(2);
 

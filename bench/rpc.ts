@@ -9,8 +9,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { DaebusCaller } from 'daebus';
 import { Redis } from 'ioredis';
-import { DaebusCaller } from '../src/index.js';
 import { startRedisServer } from '../test/harness/redis-server.js';
 
 type Impl = 'daebus' | 'raw';

@@ -4,7 +4,7 @@
  *   node --expose-gc --import tsx bench/scheduler-run.ts memory <daebus|baseline> <tasks>
  * Prints one JSON line.
  */
-import { Daebus } from '../src/index.js';
+import { Daebus } from 'daebus';
 
 const [mode, impl, tasksArg, secondsArg] = process.argv.slice(2);
 const tasks = Number(tasksArg);
@@ -54,7 +54,11 @@ async function precision(seconds: number): Promise<void> {
       for (const timer of timers) clearTimeout(timer);
     };
   } else {
-    const app = new Daebus('bench', { logLevel: 'warn', handleSignals: false, heartbeatInterval: 3600 });
+    const app = new Daebus('bench', {
+      logLevel: 'warn',
+      handleSignals: false,
+      heartbeatInterval: 3600,
+    });
     await app.run({ service: 'bench_scheduler', transport: 'memory' });
     for (let i = 0; i < tasks; i++) {
       registeredAt[i] = Date.now();

@@ -41,9 +41,18 @@ const ratio = (a: number | string | undefined, b: number | string | undefined) =
 console.log(
   JSON.stringify({
     bench: 'sched-ratio',
-    p99_late_ratio_1000: ratio(results['daebus-1000']!.p99_late_ms, results['baseline-1000']!.p99_late_ms),
-    p99_late_ratio_10000: ratio(results['daebus-10000']!.p99_late_ms, results['baseline-10000']!.p99_late_ms),
+    p99_late_ratio_1000: ratio(
+      results['daebus-1000']!.p99_late_ms,
+      results['baseline-1000']!.p99_late_ms,
+    ),
+    p99_late_ratio_10000: ratio(
+      results['daebus-10000']!.p99_late_ms,
+      results['baseline-10000']!.p99_late_ms,
+    ),
     cpu_ratio_10000: ratio(results['daebus-10000']!.cpu_ms, results['baseline-10000']!.cpu_ms),
-    bytes_per_task_ratio: ratio(results['daebus-mem']!.bytes_per_task, results['baseline-mem']!.bytes_per_task),
+    bytes_per_task_ratio: ratio(
+      results['daebus-mem']!.bytes_per_task,
+      results['baseline-mem']!.bytes_per_task,
+    ),
   }),
 );

@@ -5,7 +5,14 @@ export type {
   ResultOf,
   UntypedActions,
 } from './app/contracts.js';
-export type { ActionHandler, AppStatus, ListenHandler, StartHook } from './app/daebus.js';
+export type {
+  ActionHandler,
+  AppStatus,
+  DaebusEvents,
+  ListenHandler,
+  StartHook,
+  WorkerTaskOptions,
+} from './app/daebus.js';
 export { Daebus } from './app/daebus.js';
 export type { ActionContext, ListenContext } from './app/handler-context.js';
 export type { HeartbeatMessage } from './app/heartbeat.js';
@@ -27,9 +34,24 @@ export type { WireRequest } from './protocol/wire-request.js';
 export type { ErrorPayload, WireResponse } from './protocol/wire-response.js';
 export type { TaskStats } from './scheduler/background-task.js';
 export { BackgroundTask } from './scheduler/background-task.js';
+export type { RunRecord, RunResult } from './scheduler/run-history.js';
+export type { TaskEvent, TaskEventMap, TaskEventName } from './scheduler/task-events.js';
 export type { TaskInfo } from './scheduler/task-info.js';
-export type { AfterOptions, BackgroundOptions } from './scheduler/task-options.js';
-export type { RunOutcome, TaskFunction, TaskKind, TaskRun } from './scheduler/task-state.js';
+export type {
+  AfterOptions,
+  BackgroundOptions,
+  MisfirePolicy,
+  OverlapPolicy,
+  RetryOptions,
+  ScheduleSpec,
+} from './scheduler/task-options.js';
+export type {
+  RunOutcome,
+  TaskFunction,
+  TaskKind,
+  TaskRun,
+  WorkerTaskRun,
+} from './scheduler/task-state.js';
 export { MemoryBus } from './transport/memory/memory-bus.js';
 export { MemoryTransport } from './transport/memory/memory-transport.js';
 export type { RedisTransportOptions } from './transport/redis/redis-transport.js';

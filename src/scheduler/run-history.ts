@@ -1,3 +1,5 @@
+import { returnRegion, type SlabRegion, takeRegion } from './history-slab.js';
+
 /** How one run ended. */
 export type RunResult = 'success' | 'error' | 'timeout';
 
@@ -21,16 +23,17 @@ const RESULTS: readonly RunResult[] = ['success', 'error', 'timeout'];
 const FIELDS = 6;
 
 /**
- * The last `capacity` runs of a task, oldest first. Runs are written into a
- * flat `Float64Array` ring (and error messages into a plain array, made on
- * the first failure), so recording a run allocates nothing: a long-lived ring
- * of fresh objects would keep the garbage collector busy with thousands of
- * tasks. Nothing is allocated before the first run.
+ * The last `capacity` runs of a task, oldest first. Runs are written as
+ * numbers into a ring in a shared slab (see `history-slab.ts`; error messages
+ * go into a plain array, made on the first failure), so recording a run
+ * allocates nothing: a long-lived ring of fresh objects would keep the
+ * garbage collector busy with thousands of tasks. Nothing is taken before the
+ * first run; `release()` gives the region back when the task is removed.
  */
 export class RunHistory {
   readonly #capacity: number;
-  /** Ring of runs, FIELDS numbers each; slot #next is written next. */
-  #data: Float64Array | null = null;
+  /** Ring of runs, FIELDS numbers each, at #region.base in #region.data; slot #next is written next. */
+  #region: SlabRegion | null = null;
   /** Error message per ring slot, or null; made on the first failure. */
   #errors: Array<string | null> | null = null;
   #count = 0;
@@ -50,9 +53,9 @@ export class RunHistory {
     attempt: number,
   ): void {
     if (this.#capacity === 0) return;
-    this.#data ??= new Float64Array(this.#capacity * FIELDS);
-    const at = this.#next * FIELDS;
-    const data = this.#data;
+    this.#region ??= takeRegion(this.#capacity * FIELDS);
+    const { data, base } = this.#region;
+    const at = base + this.#next * FIELDS;
     data[at] = runId;
     data[at + 1] = scheduledAt ?? Number.NaN;
     data[at + 2] = startedAt;
@@ -67,13 +70,13 @@ export class RunHistory {
 
   /** The records, oldest first, in their wire form. */
   list(): RunRecord[] {
-    const data = this.#data;
-    if (data === null) return [];
+    if (this.#region === null) return [];
+    const { data, base } = this.#region;
     const records: RunRecord[] = [];
     const first = this.#count < this.#capacity ? 0 : this.#next;
     for (let i = 0; i < this.#count; i++) {
       const slot = (first + i) % this.#capacity;
-      const at = slot * FIELDS;
+      const at = base + slot * FIELDS;
       const scheduledAt = data[at + 1]!;
       records.push({
         run_id: data[at]!,
@@ -86,5 +89,15 @@ export class RunHistory {
       });
     }
     return records;
+  }
+
+  /** Gives the storage back (the task was removed); the history is empty afterwards. */
+  release(): void {
+    if (this.#region === null) return;
+    returnRegion(this.#region, this.#capacity * FIELDS);
+    this.#region = null;
+    this.#errors = null;
+    this.#count = 0;
+    this.#next = 0;
   }
 }

@@ -1,3 +1,4 @@
+import type { Worker } from 'node:worker_threads';
 import type { AppHandle } from '../context/app-handle.js';
 import { DaebusError } from '../errors/daebus-error.js';
 import { validateName } from '../protocol/names.js';
@@ -69,6 +70,8 @@ export class Scheduler implements RunnerHost {
   /** Async runs that have not settled yet, for the shutdown grace period. */
   readonly #inFlight = new Set<Promise<unknown>>();
   #onceCounter = 0;
+  /** Worker threads of this scheduler's worker tasks that are running now. */
+  readonly #workers = new Set<Worker>();
 
   constructor(events: TaskEventSink = NO_EVENTS) {
     this.events = events;
@@ -178,7 +181,7 @@ export class Scheduler implements RunnerHost {
       clearTimeout(graceTimer);
     }
     const left = this.#inFlight.size;
-    if (left > 0) await terminateWorkers();
+    if (left > 0) await terminateWorkers(this.#workers);
     return left;
   }
 
@@ -282,6 +285,8 @@ export class Scheduler implements RunnerHost {
     if (this.#tasks.get(state.name) !== state) return;
     this.#tasks.delete(state.name);
     this.#queue.remove(state);
+    // Its counters stay readable through the handle; its run history is dropped.
+    state.stats?.history.release();
     state.active = false;
     state.queued = null;
   }
@@ -318,7 +323,7 @@ export class Scheduler implements RunnerHost {
           `task "${name}" has both a function and a worker module; give one of them`,
         );
       }
-      return workerTaskFunction(options.worker, () => this.#app?.service ?? '');
+      return workerTaskFunction(options.worker, () => this.#app?.service ?? '', this.#workers);
     }
     if (typeof fn !== 'function') {
       throw new DaebusError(

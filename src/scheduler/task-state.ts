@@ -28,6 +28,16 @@ export interface TaskRun {
   readonly attempt: number;
 }
 
+/**
+ * What the default export of a worker task's module receives: a run like a
+ * task's own, except that the task is only named (the task object stays in
+ * the service's thread) and the logger is the worker's own.
+ *
+ * @example
+ * export default async function crunch({ signal, logger }: WorkerTaskRun) { ... }
+ */
+export type WorkerTaskRun = Omit<TaskRun, 'task'> & { readonly task: { readonly name: string } };
+
 /** The body of a background or one-time task; it may be async. */
 export type TaskFunction = (run: TaskRun) => unknown;
 

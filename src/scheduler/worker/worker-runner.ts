@@ -32,22 +32,25 @@ function sourceBootstrap(): string | null {
 }
 const BOOTSTRAP = sourceBootstrap();
 
-/** Workers running now, so that closing can end the ones that outlive the grace period. */
-const liveWorkers = new Set<Worker>();
-
-/** Terminates every worker task still running (after the shutdown grace period). */
-export async function terminateWorkers(): Promise<void> {
-  await Promise.all([...liveWorkers].map((worker) => worker.terminate()));
-  liveWorkers.clear();
+/** Terminates the worker tasks of `workers` still running (after the shutdown grace period). */
+export async function terminateWorkers(workers: Set<Worker>): Promise<void> {
+  await Promise.all([...workers].map((worker) => worker.terminate()));
+  workers.clear();
 }
 
 /**
  * A task function that runs `module`'s default export in a new worker
  * thread, one per run. When the run's signal aborts because of its timeout,
  * the worker is terminated at once; when the service closes, the worker's own
- * signal aborts and it gets the grace period to finish.
+ * signal aborts and it gets the grace period to finish. Running workers are
+ * kept in `workers` (one set per scheduler), so that closing an app ends its
+ * own workers only.
  */
-export function workerTaskFunction(module: URL, service: () => string): TaskFunction {
+export function workerTaskFunction(
+  module: URL,
+  service: () => string,
+  workers: Set<Worker>,
+): TaskFunction {
   return (run: TaskRun) =>
     new Promise<void>((resolve, reject) => {
       const start: WorkerStart = {
@@ -62,7 +65,7 @@ export function workerTaskFunction(module: URL, service: () => string): TaskFunc
         BOOTSTRAP === null
           ? new Worker(ENTRY, { workerData: start })
           : new Worker(BOOTSTRAP, { eval: true, workerData: start });
-      liveWorkers.add(worker);
+      workers.add(worker);
       let result: WorkerResult | null = null;
       const onAbort = () => {
         const reason = run.signal.reason as { code?: string; message?: string } | undefined;
@@ -81,7 +84,7 @@ export function workerTaskFunction(module: URL, service: () => string): TaskFunc
         result = { type: 'error', name: err.name, message: err.message, stack: err.stack };
       });
       worker.once('exit', (code) => {
-        liveWorkers.delete(worker);
+        workers.delete(worker);
         run.signal.removeEventListener('abort', onAbort);
         if (result?.type === 'done') return resolve();
         if (result?.type === 'error') {
