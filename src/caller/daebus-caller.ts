@@ -4,6 +4,7 @@ import { DaebusError, errorMessage } from '../errors/daebus-error.js';
 import { instanceChannel, validateName } from '../protocol/names.js';
 import type { RedisSetting } from '../transport/redis/redis-setting.js';
 import type { Transport } from '../transport/transport.js';
+import { PendingRequest } from './reply-router.js';
 import { acquireConnection, type SharedConnection } from './shared-connections.js';
 
 /** Options of `new DaebusCaller(service, options)`. */
@@ -96,24 +97,47 @@ export class DaebusCaller<A extends ActionMap<A> = UntypedActions> {
    * `DaebusError` when the reply is an error, nothing final comes within the
    * timeout, the caller is closed, or Redis cannot be reached.
    */
-  async request<K extends keyof A & string>(
+  request<K extends keyof A & string>(
     action: K,
     payload?: PayloadOf<A, K>,
     options: RequestOptions = {},
   ): Promise<ResultOf<A, K>> {
-    const timeoutMs =
-      options.timeout === undefined
-        ? this.#timeoutMs
-        : checkTimeout(options.timeout, 'request timeout');
+    let timeoutMs: number;
+    try {
+      timeoutMs =
+        options.timeout === undefined
+          ? this.#timeoutMs
+          : checkTimeout(options.timeout, 'request timeout');
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const target =
       options.instance === undefined
         ? this.service
         : instanceChannel(this.service, options.instance);
     const label = `${target}.${action}`;
-    const connection = await this.#connection(label, timeoutMs);
-    const { router, transport } = connection;
+    // Once connected, a request goes out in this tick with no await in between.
+    const lease = this.#lease;
+    if (lease !== null && lease === this.#readyLease) {
+      return this.#send(lease.connection, action, payload, options, target, label, timeoutMs);
+    }
+    return this.#connection(label, timeoutMs).then((connection) =>
+      this.#send(connection, action, payload, options, target, label, timeoutMs),
+    );
+  }
+
+  #send<R>(
+    connection: SharedConnection,
+    action: string,
+    payload: unknown,
+    options: RequestOptions,
+    target: string,
+    label: string,
+    timeoutMs: number,
+  ): Promise<R> {
     const signal = options.signal;
-    signal?.throwIfAborted();
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const { router, transport } = connection;
     const requestId = randomUUID();
     const message = JSON.stringify({
       action,
@@ -122,39 +146,34 @@ export class DaebusCaller<A extends ActionMap<A> = UntypedActions> {
       request_id: requestId,
       service: this.service,
     });
-    let receivers = -1;
-    const reply = new Promise<unknown>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const nobody =
-          receivers === 0 ? ` (nobody was subscribed to "${target}" when it was sent)` : '';
-        router.fail(
-          requestId,
-          new DaebusError('TIMEOUT', `${label} got no reply within ${timeoutMs / 1000} s${nobody}`),
-        );
-      }, timeoutMs);
-      const onAbort = () =>
-        router.fail(requestId, signal?.reason ?? new DaebusError('CLOSED', `${label} was aborted`));
-      signal?.addEventListener('abort', onAbort, { once: true });
-      router.add(requestId, {
+    return new Promise<R>((resolve, reject) => {
+      const pending = new PendingRequest(
+        requestId,
         label,
-        owner: this,
-        resolve,
+        this,
+        resolve as (payload: unknown) => void,
         reject,
-        onProgress: options.onProgress,
-        cleanup: () => {
-          clearTimeout(timer);
-          signal?.removeEventListener('abort', onAbort);
+        options.onProgress,
+        target,
+        timeoutMs,
+      );
+      if (signal !== undefined) {
+        const onAbort = () =>
+          router.fail(
+            requestId,
+            signal.reason ?? new DaebusError('CLOSED', `${label} was aborted`),
+          );
+        signal.addEventListener('abort', onAbort, { once: true });
+        pending.detach = () => signal.removeEventListener('abort', onAbort);
+      }
+      router.add(pending);
+      transport.publish(target, message).then(
+        (receivers) => {
+          pending.receivers = receivers;
         },
-      });
+        (err: unknown) => router.fail(requestId, asDisconnected(err, label)),
+      );
     });
-    // The request may end (timeout, abort, close) while the publish below is still pending.
-    reply.catch(() => undefined);
-    try {
-      receivers = await transport.publish(target, message);
-    } catch (err) {
-      router.fail(requestId, asDisconnected(err, label));
-    }
-    return (await reply) as ResultOf<A, K>;
   }
 
   /** Publishes `payload` (JSON) on any channel; resolves with the number of receivers. */

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DaebusError, type DaebusErrorCode } from '../errors/daebus-error.js';
+import { type QueueEntry, TimerQueue } from '../scheduler/timer-queue.js';
 import type { Transport, Unsubscribe } from '../transport/transport.js';
 
 /** Codes an error reply may carry that a caller passes on as they are. */
@@ -14,30 +15,51 @@ const KNOWN_REMOTE_CODES: ReadonlySet<string> = new Set<DaebusErrorCode>([
   'DISCONNECTED',
 ]);
 
-/** One request waiting for its final response. */
-export interface PendingRequest {
-  /** Who asked, for messages: `<service>.<action>`. */
-  readonly label: string;
-  /** The caller that owns it, so that closing a caller ends only its own requests. */
-  readonly owner: object;
-  readonly resolve: (payload: unknown) => void;
-  readonly reject: (err: Error) => void;
-  readonly onProgress: ((payload: unknown) => void) | undefined;
-  /** Clears the timeout and abort listener; called exactly once, when the request ends. */
-  readonly cleanup: () => void;
+/** One request waiting for its final response; it waits in the router's deadline queue too. */
+export class PendingRequest implements QueueEntry {
+  // Deadline-queue bookkeeping (see QueueEntry): `due` is the request's deadline.
+  due = Number.NaN;
+  seq = 0;
+  heapIndex = -1;
+  /** Subscribers the request reached, once its publish is acknowledged (-1 until then). */
+  receivers = -1;
+  /** Removes the abort listener; set only when the request has a signal. */
+  detach: (() => void) | null = null;
+
+  constructor(
+    readonly requestId: string,
+    /** Who asked, for messages: `<target>.<action>`. */
+    readonly label: string,
+    /** The caller that owns it, so that closing a caller ends only its own requests. */
+    readonly owner: object,
+    readonly resolve: (payload: unknown) => void,
+    readonly reject: (err: Error) => void,
+    readonly onProgress: ((payload: unknown) => void) | undefined,
+    /** The channel it was published on, for the timeout message. */
+    readonly target: string,
+    /** Its timeout, for the timeout message. */
+    readonly timeoutMs: number,
+  ) {}
 }
 
 /**
  * The reply side of every caller on one transport: one `caller:<uuid>`
- * channel, subscribed once, and the table of requests waiting on it.
+ * channel, subscribed once, the table of requests waiting on it, and their
+ * deadlines in a queue watched by a single timer (not one timer per request).
  * Entries leave the table when their request ends in any way, so the table
- * stays as large as the number of requests in flight.
+ * stays as large as the number of requests in flight, and no timer is left
+ * once nothing is pending.
  */
 export class ReplyRouter {
   readonly replyTo = `caller:${randomUUID()}`;
   readonly #transport: Transport;
   /** Requests in flight by request id; an entry is removed before its promise settles. */
   readonly #pending = new Map<string, PendingRequest>();
+  /** The same requests by deadline. */
+  readonly #deadlines = new TimerQueue<PendingRequest>();
+  /** Fires at the earliest deadline (or within MAX_WAIT_MS); null when nothing is pending. */
+  #timer: NodeJS.Timeout | null = null;
+  #timerAt = Number.POSITIVE_INFINITY;
   #subscription: Promise<Unsubscribe> | null = null;
 
   constructor(transport: Transport) {
@@ -55,8 +77,12 @@ export class ReplyRouter {
     return this.#subscription;
   }
 
-  add(requestId: string, pending: PendingRequest): void {
-    this.#pending.set(requestId, pending);
+  /** Registers a request; it fails with TIMEOUT unless its final reply comes within its timeout. */
+  add(pending: PendingRequest): void {
+    this.#pending.set(pending.requestId, pending);
+    const deadline = Date.now() + pending.timeoutMs;
+    this.#deadlines.schedule(pending, deadline);
+    if (this.#timer === null || deadline < this.#timerAt) this.#arm(deadline);
   }
 
   /** Ends one request with an error (timeout, abort, failed publish). */
@@ -83,9 +109,47 @@ export class ReplyRouter {
     const pending = this.#pending.get(requestId);
     if (pending === undefined) return undefined;
     this.#pending.delete(requestId);
-    pending.cleanup();
+    this.#deadlines.remove(pending);
+    pending.detach?.();
+    if (this.#pending.size === 0) this.#disarm();
     return pending;
   }
+
+  #arm(at: number): void {
+    this.#disarm();
+    this.#timerAt = at;
+    this.#timer = setTimeout(this.#onDeadline, Math.max(0, at - Date.now()));
+  }
+
+  #disarm(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#timerAt = Number.POSITIVE_INFINITY;
+  }
+
+  /** Fails every request whose deadline has passed, then waits for the next deadline. */
+  readonly #onDeadline = (): void => {
+    this.#timer = null;
+    this.#timerAt = Number.POSITIVE_INFINITY;
+    const now = Date.now();
+    for (
+      let due = this.#deadlines.popDue(now);
+      due !== undefined;
+      due = this.#deadlines.popDue(now)
+    ) {
+      const nobody =
+        due.receivers === 0 ? ` (nobody was subscribed to "${due.target}" when it was sent)` : '';
+      this.fail(
+        due.requestId,
+        new DaebusError(
+          'TIMEOUT',
+          `${due.label} got no reply within ${due.timeoutMs / 1000} s${nobody}`,
+        ),
+      );
+    }
+    const next = this.#deadlines.peek();
+    if (next !== undefined) this.#arm(next.due);
+  };
 
   readonly #onReply = (raw: string): void => {
     let reply: { status?: unknown; payload?: unknown; request_id?: unknown; final?: unknown };

@@ -613,6 +613,8 @@ describe('a request that ends while its message is still being published', () =>
         {},
         { timeout: how === 'times out' ? 0.05 : 5, signal: controller.signal },
       );
+      // The caller's own promise carries the failure; nothing else may reject unhandled.
+      const failure = rejection(pending);
       await transport.started.promise;
       expect(caller.pendingCount).toBe(1);
       if (how === 'is aborted') controller.abort();
@@ -620,7 +622,7 @@ describe('a request that ends while its message is still being published', () =>
       await waitFor(() => caller.pendingCount === 0, 'the request to end');
       await macrotask();
       transport.open();
-      const err = (await rejection(pending)) as Error;
+      const err = (await failure) as Error;
       expect(err instanceof DaebusError ? err.code : err.name).toBe(expected);
       await macrotask();
       expect(unhandled).toEqual([]);

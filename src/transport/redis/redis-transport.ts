@@ -166,9 +166,6 @@ export class RedisTransport implements Transport {
       enableOfflineQueue: false,
       autoResubscribe: false,
       maxRetriesPerRequest: 1,
-      // Commands issued in the same tick (replies of concurrent handlers, publishes of
-      // concurrent requests) go out in one write instead of one system call each.
-      enableAutoPipelining: role === 'commands',
       // disconnect() between reconnection attempts would otherwise arm a 2 s timer to destroy
       // the already-closed socket, holding the process after close() or a failed connect().
       disconnectTimeout: 0,
