@@ -19,6 +19,7 @@ export type { HeartbeatMessage } from './app/heartbeat.js';
 export type { PingReply, TaskOp, TaskReply, TasksReply } from './app/introspection.js';
 export type { DaebusOptions, RedisSetting, RunOptions } from './app/options.js';
 export { DEFAULTS } from './app/options.js';
+export type { ReplicaMode } from './app/request-claims.js';
 export type { CallerOptions, RequestOptions } from './caller/daebus-caller.js';
 export { DaebusCaller } from './caller/daebus-caller.js';
 export type { Broadcast } from './context/globals.js';

@@ -34,6 +34,7 @@ import {
   type RunOptions,
   resolveOptions,
 } from './options.js';
+import { RequestClaims, resolveReplicaMode } from './request-claims.js';
 import { handleShutdownSignals } from './signals.js';
 
 /** Options of a task that runs in a worker thread. */
@@ -55,8 +56,14 @@ export type DaebusEvents = TaskEventMap & {
   removeListener: [event: string | symbol, listener: (...args: unknown[]) => void];
 };
 
-/** Where an app is in its life. */
-export type AppStatus = 'idle' | 'starting' | 'running' | 'closing' | 'closed';
+/**
+ * Where an app is in its life: `idle` before `run()`, `starting` while it
+ * connects, `running`, `reconnecting` while running with the connection to
+ * Redis lost (tasks keep running; publishing fails with `DISCONNECTED`; it
+ * is `running` again once every subscription is restored), `closing`, and
+ * `closed`. Each change is a `status` event.
+ */
+export type AppStatus = 'idle' | 'starting' | 'running' | 'reconnecting' | 'closing' | 'closed';
 
 /** An action handler: returns the reply (or sends it with `response`). */
 export type ActionHandler<P = unknown, R = unknown> = (
@@ -258,7 +265,7 @@ export class Daebus<A extends ActionMap<A> = UntypedActions> extends EventEmitte
     const list = [handler as AnyListenHandler];
     this.#listeners.set(channel, list);
     const running = this.#running;
-    if (running !== null && this.#status === 'running') {
+    if (running !== null && (this.#status === 'running' || this.#status === 'reconnecting')) {
       running.transport
         .subscribe(channel, running.dispatcher.listenerFor(list))
         .then((off) => running.unsubscribes.push(off))
@@ -364,7 +371,9 @@ export class Daebus<A extends ActionMap<A> = UntypedActions> extends EventEmitte
     }
     const service = validateName('service', options.service);
     const instance = validateName('instance', options.instance ?? createInstanceId());
+    const replicas = resolveReplicaMode(options.replicas);
     const { transport, ownsTransport } = createTransport(options);
+    const claims = replicas === 'shared' ? new RequestClaims(transport, service, instance) : null;
     this.#setStatus('starting');
     const startedAt = new Date();
     const shutdown = new AbortController();
@@ -382,6 +391,8 @@ export class Daebus<A extends ActionMap<A> = UntypedActions> extends EventEmitte
         scheduler: this.#scheduler,
       }),
       limiter,
+      maxPayloadBytes: this.#options.maxPayloadBytes,
+      claims,
     });
     try {
       await transport.connect();
@@ -429,10 +440,12 @@ export class Daebus<A extends ActionMap<A> = UntypedActions> extends EventEmitte
         () => this.log,
       );
     }
-    this.#setStatus('running');
+    // The connection may have dropped during the start: then the status says so.
+    this.#setStatus(transport.status === 'reconnecting' ? 'reconnecting' : 'running');
     log.info(
       {
         transport: transport.kind,
+        replicas,
         actions: [...this.#actions.keys()],
         tasks: this.#scheduler.list().map((t) => t.name),
         listens: [...this.#listeners.keys()],
@@ -466,11 +479,13 @@ export class Daebus<A extends ActionMap<A> = UntypedActions> extends EventEmitte
     );
     const graceMs = this.#options.shutdownTimeout * 1000;
     const deadline = Date.now() + graceMs;
-    await Promise.all(running.unsubscribes.splice(0).map((off) => off().catch(() => undefined)));
     const [abandonedRuns, handlersDrained] = await Promise.all([
       this.#scheduler.stop(graceMs),
-      waitAtMost(running.limiter.onIdle(), Math.max(0, deadline - Date.now())),
+      waitAtMost(running.dispatcher.onIdle(), Math.max(0, deadline - Date.now())),
     ]);
+    // Subscribed until the work has drained, so that a request sent meanwhile
+    // gets SHUTTING_DOWN at once instead of waiting for its caller's timeout.
+    await Promise.all(running.unsubscribes.splice(0).map((off) => off().catch(() => undefined)));
     if (abandonedRuns > 0 || !handlersDrained) {
       log.warn(
         {
@@ -513,10 +528,13 @@ export class Daebus<A extends ActionMap<A> = UntypedActions> extends EventEmitte
     } else if (status === 'ready') {
       log.info({ connection: status }, 'connection restored; every subscription is back');
     }
+    if (status === 'reconnecting' && this.#status === 'running') this.#setStatus('reconnecting');
+    else if (status === 'ready' && this.#status === 'reconnecting') this.#setStatus('running');
     this.emit('connection', status);
   }
 
   #setStatus(status: AppStatus): void {
+    if (status === this.#status) return;
     this.#status = status;
     this.emit('status', status);
   }

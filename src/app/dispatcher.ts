@@ -5,10 +5,17 @@ import { contextStorage } from '../context/store.js';
 import { type DaebusErrorCode, errorMessage } from '../errors/daebus-error.js';
 import { RateLimitedLog } from '../logging/rate-limited-log.js';
 import { RESERVED_PREFIX, responsesChannel } from '../protocol/names.js';
-import { type DecodedRequest, decodeRequest, isUndecodable } from '../protocol/wire-request.js';
+import { exceedsBytes, peekReplyAddress } from '../protocol/oversize.js';
+import {
+  type DecodedRequest,
+  decodeRequest,
+  isUndecodable,
+  type UndecodableMessage,
+} from '../protocol/wire-request.js';
 import { encodeError } from '../protocol/wire-response.js';
 import type { ConcurrencyLimiter } from './concurrency-limiter.js';
 import { type ActionContext, HandlerCall, type ListenContext } from './handler-context.js';
+import type { ClaimOutcome, RequestClaims } from './request-claims.js';
 
 /** An action handler: gets the payload and its context; may return the reply. */
 // biome-ignore lint/suspicious/noExplicitAny: payload types come from the app's action map
@@ -24,6 +31,10 @@ export interface DispatcherDeps {
   /** The framework's own `daebus:*` actions. */
   readonly reserved: ReadonlyMap<string, AnyActionHandler>;
   readonly limiter: ConcurrencyLimiter;
+  /** In `replicas: 'shared'` mode, the claims that pick one replica per service-channel request. */
+  readonly claims?: RequestClaims | null;
+  /** Messages longer than this many UTF-8 bytes are refused unparsed. */
+  readonly maxPayloadBytes: number;
 }
 
 /**
@@ -49,7 +60,40 @@ export class Dispatcher {
 
   /** The listener for the service and instance channels. */
   readonly onRequest = (raw: string, channel: string): void => {
+    if (exceedsBytes(raw, this.#deps.maxPayloadBytes)) {
+      const problem = this.#tooLarge(raw);
+      this.#complain('too-large', channel, problem, raw);
+      const { replyTo, requestId } = peekReplyAddress(raw);
+      if (replyTo !== null) this.#reply(replyTo, encodeError(problem, 'BAD_REQUEST', requestId));
+      return;
+    }
     const decoded = decodeRequest(raw);
+    const claims = this.#deps.claims;
+    if (claims?.covers(channel) && !(isUndecodable(decoded) && decoded.replyTo === null)) {
+      // Shared replicas: only the one whose claim lands answers; a closing one leaves it to the others.
+      if (this.#accepting) {
+        claims.claim(raw, decoded.requestId, (outcome) =>
+          this.#onClaim(outcome, raw, channel, decoded),
+        );
+      }
+      return;
+    }
+    this.#route(raw, channel, decoded, false);
+  };
+
+  /** Resolves once no claim is in flight and no handler runs or waits. */
+  async onIdle(): Promise<void> {
+    await this.#deps.claims?.onIdle();
+    await this.#deps.limiter.onIdle();
+  }
+
+  /** Answers a decoded request; `claimed` ones are handled even while closing (they are this replica's). */
+  #route(
+    raw: string,
+    channel: string,
+    decoded: DecodedRequest | UndecodableMessage,
+    claimed: boolean,
+  ): void {
     if (isUndecodable(decoded)) {
       this.#complain('bad-request', channel, decoded.error, raw);
       if (decoded.replyTo !== null) {
@@ -57,7 +101,7 @@ export class Dispatcher {
       }
       return;
     }
-    if (!this.#accepting) {
+    if (!this.#accepting && !claimed) {
       this.#refuse(
         decoded,
         'SHUTTING_DOWN',
@@ -86,12 +130,35 @@ export class Dispatcher {
         `service "${this.#deps.app.service}" is overloaded: too many requests waiting`,
       );
     }
-  };
+  }
+
+  /** Handles a request this replica claimed; a failed claim is logged, and told when Redis refused it. */
+  #onClaim(
+    outcome: ClaimOutcome,
+    raw: string,
+    channel: string,
+    decoded: DecodedRequest | UndecodableMessage,
+  ): void {
+    if (outcome === 'won') {
+      this.#route(raw, channel, decoded, true);
+      return;
+    }
+    if (outcome === 'lost') return;
+    const { error, tellCaller } = outcome;
+    this.#complain('claim-failed', channel, error.message, raw);
+    if (!tellCaller) return;
+    const replyTo = decoded.replyTo ?? responsesChannel(this.#deps.app.service);
+    this.#reply(replyTo, encodeError(error.message, error.code, decoded.requestId));
+  }
 
   /** A listener for a broadcast channel that runs the given handlers. */
   listenerFor(handlers: readonly AnyListenHandler[]): (raw: string, channel: string) => void {
     return (raw, channel) => {
       if (!this.#accepting) return;
+      if (exceedsBytes(raw, this.#deps.maxPayloadBytes)) {
+        this.#complain('too-large', channel, this.#tooLarge(raw), raw);
+        return;
+      }
       let message: unknown;
       try {
         message = JSON.parse(raw);
@@ -182,6 +249,11 @@ export class Dispatcher {
         message,
       );
     });
+  }
+
+  #tooLarge(raw: string): string {
+    const limit = this.#deps.maxPayloadBytes;
+    return `message is ${Buffer.byteLength(raw, 'utf8')} bytes, over maxPayloadBytes (${limit})`;
   }
 
   #complain(kind: string, channel: string, problem: string, raw: string): void {

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { DaebusError } from '../errors/daebus-error.js';
+import { describeValue } from '../protocol/wire-request.js';
 import type { BackgroundTask } from '../scheduler/background-task.js';
 import type { RunRecord } from '../scheduler/run-history.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
@@ -108,13 +109,13 @@ export function reservedActions(source: IntrospectionSource): Map<string, AnyAct
     if (typeof name !== 'string') {
       throw new DaebusError(
         'BAD_REQUEST',
-        `daebus:task needs a task "name", got ${JSON.stringify(name) ?? 'none'}`,
+        `daebus:task needs a task "name", got ${name === undefined ? 'none' : describeValue(name)}`,
       );
     }
     if (typeof op !== 'string' || !TASK_OPS.includes(op)) {
       throw new DaebusError(
         'BAD_REQUEST',
-        `daebus:task "op" must be one of ${TASK_OPS.join(', ')}, got ${JSON.stringify(op) ?? 'none'}`,
+        `daebus:task "op" must be one of ${TASK_OPS.join(', ')}, got ${op === undefined ? 'none' : describeValue(op)}`,
       );
     }
     const target = source.scheduler.get(name);

@@ -2,6 +2,7 @@ import type { LevelWithSilent, Logger } from 'pino';
 import { DaebusError } from '../errors/daebus-error.js';
 import type { LogFormat } from '../logging/logger.js';
 import type { Transport } from '../transport/transport.js';
+import type { ReplicaMode } from './request-claims.js';
 
 /** Options of `new Daebus(name, options)`. */
 export interface DaebusOptions {
@@ -16,6 +17,13 @@ export interface DaebusOptions {
    * @default 10000
    */
   maxQueue?: number;
+  /**
+   * Largest message, in UTF-8 bytes, taken on the service and instance
+   * channels and on listen channels. A larger request is refused with
+   * `BAD_REQUEST` before it is parsed; a larger broadcast is dropped.
+   * @default 1048576 (1 MiB)
+   */
+  maxPayloadBytes?: number;
   /**
    * Seconds that `close()` waits for running handlers and task runs to finish.
    * @default 10
@@ -68,6 +76,29 @@ export interface RunOptions {
    * @default `<host>-<pid>-<random>`
    */
   instance?: string;
+  /**
+   * How the running instances of this service share the requests that come
+   * on its channel:
+   *
+   * - `'independent'`: every instance handles every request (and each one
+   *   answers it), as Python Daebus does.
+   * - `'shared'`: the instances are replicas that split the work; each
+   *   request is handled and answered by exactly one of them, whichever
+   *   claims it first in Redis (a `daebus:claim:<service>:<request_id>` key
+   *   that expires after 60 s; a request without `request_id` is keyed by a
+   *   hash of the message, so an identical one within 5 s counts as the
+   *   same). Replicas may join and leave at any time; a closing replica
+   *   takes no new request and leaves it to the others. Requests on an
+   *   instance's own channel (`<service>@<instance>`, as `daebus:ping` and
+   *   `daebus:tasks` use) are still handled by that instance. Callers need
+   *   no change. Needs Redis or the in-memory transport (where apps on one
+   *   bus are replicas of each other).
+   *
+   * @default 'independent'
+   * @example
+   * await app.run({ service: 'replica_service', replicas: 'shared' });
+   */
+  replicas?: ReplicaMode;
 }
 
 /** {@link DaebusOptions} with every default applied. */
@@ -78,6 +109,7 @@ export type ResolvedOptions = Required<Omit<DaebusOptions, 'logger' | 'logLevel'
 export const DEFAULTS = {
   maxConcurrency: 100,
   maxQueue: 10_000,
+  maxPayloadBytes: 1_048_576,
   shutdownTimeout: 10,
   heartbeatInterval: 5,
   handleSignals: true,
@@ -115,6 +147,7 @@ export function resolveOptions(options: DaebusOptions = {}): ResolvedOptions {
       `maxQueue must be zero or a positive integer, got ${String(resolved.maxQueue)}`,
     );
   }
+  positive('maxPayloadBytes', resolved.maxPayloadBytes, true);
   positive('shutdownTimeout', resolved.shutdownTimeout, false);
   positive('heartbeatInterval', resolved.heartbeatInterval, false);
   if (typeof resolved.handleSignals !== 'boolean') {

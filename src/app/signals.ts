@@ -30,8 +30,9 @@ function onSignal(signal: NodeJS.Signals): void {
 /**
  * Closes the app on SIGINT or SIGTERM and exits with status 0 (1 when
  * closing failed). With several apps in one process, one signal closes them
- * all before the process exits. A second signal while closing forces exit at
- * once. Returns a function that removes this app's registration.
+ * all before the process exits. A second signal (SIGINT or SIGTERM) while
+ * closing logs a warning and forces exit at once with status 1, abandoning
+ * whatever still runs. Returns a function that removes this app's registration.
  */
 export function handleShutdownSignals(close: () => Promise<void>, log: () => Logger): () => void {
   const closer: Closer = { close, log };

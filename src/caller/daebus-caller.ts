@@ -55,7 +55,9 @@ function checkTimeout(seconds: unknown, where: string): number {
  *
  * Errors are `DaebusError`s with a stable code: `TIMEOUT`, `UNKNOWN_ACTION`,
  * `HANDLER_ERROR`, `REMOTE_ERROR` (an error reply without a known code),
- * `CLOSED`, `DISCONNECTED`.
+ * `CLOSED`, `DISCONNECTED` (no connection to Redis: a request waiting when
+ * the connection is lost ends with it at once, and so does one made while
+ * it is lost), `ACCESS_DENIED` (Redis refused the credentials or the ACL).
  *
  * @example
  * const caller = new DaebusCaller('adaptive_service');
@@ -138,6 +140,17 @@ export class DaebusCaller<A extends ActionMap<A> = UntypedActions> {
     const signal = options.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     const { router, transport } = connection;
+    if (transport.status !== 'ready') {
+      // Lost (or closed) since it was ready: a reply could not come back, so fail now.
+      return Promise.reject(
+        transport.status === 'closed'
+          ? new DaebusError('CLOSED', `${label} failed: the connection is closed`)
+          : new DaebusError(
+              'DISCONNECTED',
+              `${label} failed: the connection to Redis is lost (reconnecting); try again once it is back`,
+            ),
+      );
+    }
     const requestId = randomUUID();
     const message = JSON.stringify({
       action,
@@ -244,7 +257,9 @@ export class DaebusCaller<A extends ActionMap<A> = UntypedActions> {
       // Let the next request try again with a fresh connection.
       if (this.#lease === lease) this.#lease = null;
       await lease.release();
-      throw new DaebusError('DISCONNECTED', `${what} failed: ${errorMessage(err)}`, { cause: err });
+      // Keep a telling code (ACCESS_DENIED, INVALID_CONFIG); anything else means no connection.
+      const code = err instanceof DaebusError ? err.code : 'DISCONNECTED';
+      throw new DaebusError(code, `${what} failed: ${errorMessage(err)}`, { cause: err });
     } finally {
       clearTimeout(timer);
     }

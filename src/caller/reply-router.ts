@@ -48,7 +48,8 @@ export class PendingRequest implements QueueEntry {
  * deadlines in a queue watched by a single timer (not one timer per request).
  * Entries leave the table when their request ends in any way, so the table
  * stays as large as the number of requests in flight, and no timer is left
- * once nothing is pending.
+ * once nothing is pending. When the transport loses its connection, every
+ * waiting request ends at once with `DISCONNECTED`.
  */
 export class ReplyRouter {
   readonly replyTo = `caller:${randomUUID()}`;
@@ -61,9 +62,31 @@ export class ReplyRouter {
   #timer: NodeJS.Timeout | null = null;
   #timerAt = Number.POSITIVE_INFINITY;
   #subscription: Promise<Unsubscribe> | null = null;
+  /** Stops watching the transport's status; set until `close()`. */
+  readonly #offStatus: () => void;
 
   constructor(transport: Transport) {
     this.#transport = transport;
+    // A reply published while the connection is down is lost: waiting for it would only time out.
+    this.#offStatus = transport.onStatus((status) => {
+      if (status === 'reconnecting') {
+        this.failAll(
+          (pending) =>
+            new DaebusError(
+              'DISCONNECTED',
+              `${pending.label} failed: the connection to Redis was lost before the reply came`,
+            ),
+        );
+      } else if (status === 'closed') {
+        this.failAll(
+          (pending) =>
+            new DaebusError(
+              'CLOSED',
+              `${pending.label} failed: the connection was closed before the reply came`,
+            ),
+        );
+      }
+    });
   }
 
   /** Requests in flight. */
@@ -91,14 +114,15 @@ export class ReplyRouter {
     pending?.reject(err);
   }
 
-  /** Ends every request of `owner` (or all) with `err`. */
-  failAll(err: () => Error, owner?: object): void {
+  /** Ends every request of `owner` (or all) with the error `err` makes for it. */
+  failAll(err: (pending: PendingRequest) => Error, owner?: object): void {
     for (const [id, pending] of this.#pending) {
-      if (owner === undefined || pending.owner === owner) this.fail(id, err());
+      if (owner === undefined || pending.owner === owner) this.fail(id, err(pending));
     }
   }
 
   async close(): Promise<void> {
+    this.#offStatus();
     this.failAll(() => new DaebusError('CLOSED', 'the caller was closed before the reply came'));
     const subscription = this.#subscription;
     this.#subscription = null;

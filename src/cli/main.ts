@@ -34,7 +34,11 @@ const SHARED_HELP = `Options:
   --redis URL      Redis to use (default: REDIS_URL, else redis://127.0.0.1:6379)
   --json           machine-readable output, one JSON document per line
   --timeout s      seconds to wait for replies (default 5)
-  -h, --help       show help`;
+  -h, --help       show help
+
+Environment:
+  REDIS_URL        Redis to use when --redis is not given
+  REDIS_CA_FILE    PEM file of the authority that signed the server's certificate (rediss://)`;
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -10,6 +10,7 @@ export type DaebusErrorCode =
   | 'REMOTE_ERROR'
   | 'CLOSED'
   | 'DISCONNECTED'
+  | 'ACCESS_DENIED'
   | 'OVERLOADED'
   | 'SHUTTING_DOWN'
   | 'NO_CONTEXT'

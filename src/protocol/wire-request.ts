@@ -62,7 +62,7 @@ export function decodeRequest(raw: string): DecodedRequest | UndecodableMessage 
   const requestId = requestIdOf(fields.request_id);
   const action = fields.action;
   if (typeof action !== 'string' || action === '') {
-    const got = action === undefined ? 'none' : JSON.stringify(action)?.slice(0, 60);
+    const got = action === undefined ? 'none' : describeValue(action);
     return {
       error: `request needs a non-empty string "action", got ${got}`,
       replyTo,
@@ -109,6 +109,16 @@ function topLevelPayload(fields: Record<string, unknown>): Record<string, unknow
     });
   }
   return payload;
+}
+
+/**
+ * A short account of a bad value from the wire, for an error message. Never
+ * walks it: it may be huge, or nested 10,000 deep.
+ */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.slice(0, 60));
+  if (value === null || typeof value !== 'object') return String(value);
+  return Array.isArray(value) ? 'an array' : 'an object';
 }
 
 /** A request id is echoed exactly as it came: a string, or a number some callers use. */

@@ -2,7 +2,9 @@
  * Storage for run histories: large shared `Float64Array` slabs cut into
  * regions, one region per task that has run. A task's first run then takes a
  * free region instead of allocating a typed array of its own (which costs a
- * separate backing store each), and a removed task gives its region back.
+ * separate backing store each). A region goes back to its pool when the
+ * history that holds it is garbage-collected (a removed task whose handle
+ * nobody keeps), so a history stays readable for as long as anyone can read it.
  */
 
 /** One region of a slab: `data[base … base + length)` belongs to one history. */
@@ -25,8 +27,19 @@ interface Pool {
 /** Pools by region length: histories of one capacity share slabs. */
 const pools = new Map<number, Pool>();
 
-/** A region of `length` numbers (zeroed only when new). */
-export function takeRegion(length: number): SlabRegion {
+/** Returns a collected history's region to its pool. */
+const reclaim = new FinalizationRegistry<{ region: SlabRegion; length: number }>(
+  ({ region, length }) => returnRegion(region, length),
+);
+
+/** A region of `length` numbers for `owner`, returned to the pool when `owner` is collected. */
+export function takeRegion(owner: object, length: number): SlabRegion {
+  const region = cutRegion(length);
+  reclaim.register(owner, { region, length });
+  return region;
+}
+
+function cutRegion(length: number): SlabRegion {
   if (length > SLAB_SIZE / 4) return { data: new Float64Array(length), base: 0 };
   let pool = pools.get(length);
   if (pool === undefined) {
@@ -44,8 +57,7 @@ export function takeRegion(length: number): SlabRegion {
   return region;
 }
 
-/** Gives a region back for reuse. */
-export function returnRegion(region: SlabRegion, length: number): void {
+function returnRegion(region: SlabRegion, length: number): void {
   if (length > SLAB_SIZE / 4) return;
   pools.get(length)?.free.push(region);
 }

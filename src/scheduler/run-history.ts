@@ -1,4 +1,4 @@
-import { returnRegion, type SlabRegion, takeRegion } from './history-slab.js';
+import { type SlabRegion, takeRegion } from './history-slab.js';
 
 /** How one run ended. */
 export type RunResult = 'success' | 'error' | 'timeout';
@@ -28,7 +28,7 @@ const FIELDS = 6;
  * go into a plain array, made on the first failure), so recording a run
  * allocates nothing: a long-lived ring of fresh objects would keep the
  * garbage collector busy with thousands of tasks. Nothing is taken before the
- * first run; `release()` gives the region back when the task is removed.
+ * first run; the region goes back to the pool when the history is collected.
  */
 export class RunHistory {
   readonly #capacity: number;
@@ -53,7 +53,7 @@ export class RunHistory {
     attempt: number,
   ): void {
     if (this.#capacity === 0) return;
-    this.#region ??= takeRegion(this.#capacity * FIELDS);
+    this.#region ??= takeRegion(this, this.#capacity * FIELDS);
     const { data, base } = this.#region;
     const at = base + this.#next * FIELDS;
     data[at] = runId;
@@ -89,15 +89,5 @@ export class RunHistory {
       });
     }
     return records;
-  }
-
-  /** Gives the storage back (the task was removed); the history is empty afterwards. */
-  release(): void {
-    if (this.#region === null) return;
-    returnRegion(this.#region, this.#capacity * FIELDS);
-    this.#region = null;
-    this.#errors = null;
-    this.#count = 0;
-    this.#next = 0;
   }
 }

@@ -285,8 +285,6 @@ export class Scheduler implements RunnerHost {
     if (this.#tasks.get(state.name) !== state) return;
     this.#tasks.delete(state.name);
     this.#queue.remove(state);
-    // Its counters stay readable through the handle; its run history is dropped.
-    state.stats?.history.release();
     state.active = false;
     state.queued = null;
   }

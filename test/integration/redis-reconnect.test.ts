@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cache, Daebus, type TransportStatus } from '../../src/index.js';
+import {
+  type AppStatus,
+  broadcast,
+  cache,
+  Daebus,
+  DaebusCaller,
+  DaebusError,
+  type TransportStatus,
+} from '../../src/index.js';
 import { startChild } from '../harness/child-service.js';
 import { type RedisServer, startRedisServer } from '../harness/redis-server.js';
 import { WireClient, waitFor } from '../harness/wire-client.js';
@@ -20,11 +28,16 @@ describe('a Redis restart', () => {
   const instance = 'reconnect-instance-1';
   const captured = captureLogger();
   const connection: TransportStatus[] = [];
+  const statuses: AppStatus[] = [];
   const news: unknown[] = [];
   const late: unknown[] = [];
+  /** How each broadcast of the ticker ended: 'ok' or an error code, and how long it took. */
+  const broadcasts: Array<{ outcome: string; ms: number }> = [];
   let ticks = 0;
   let app: Daebus;
   let client: WireClient;
+  let caller: DaebusCaller;
+  let releaseHang: () => void = () => undefined;
 
   beforeAll(async () => {
     app = new Daebus('reconnect', {
@@ -40,11 +53,22 @@ describe('a Redis restart', () => {
     app.listen('news', (message) => {
       news.push(message);
     });
-    app.background('ticker', 0.05, () => {
+    app.action('hang', () => new Promise<void>((resolve) => (releaseHang = resolve)));
+    app.background('ticker', 0.05, async () => {
       ticks++;
+      const started = performance.now();
+      try {
+        await broadcast.send('ticks', { ticks });
+        broadcasts.push({ outcome: 'ok', ms: performance.now() - started });
+      } catch (err) {
+        const outcome = err instanceof DaebusError ? err.code : String(err);
+        broadcasts.push({ outcome, ms: performance.now() - started });
+      }
     });
     app.on('connection', (status: TransportStatus) => connection.push(status));
+    app.on('status', (status: AppStatus) => statuses.push(status));
     await app.run({ service, redis: server.url, instance });
+    caller = new DaebusCaller(service, { redis: server.url, timeout: 5 });
     // A listen channel added while running must come back too.
     app.listen('late_news', (message) => {
       late.push(message);
@@ -57,18 +81,40 @@ describe('a Redis restart', () => {
   });
 
   afterAll(async () => {
+    releaseHang();
+    await caller?.close();
     await client?.close();
     await app?.close();
   });
 
   async function killAndRestart(): Promise<void> {
     const before = connection.length;
+    const statusesBefore = statuses.length;
+    // A request in flight when Redis dies ends at once with DISCONNECTED, not by its 5 s timeout.
+    const inFlight = caller.request('hang').then(
+      () => 'answered',
+      (err: DaebusError) => ({ code: err.code, at: performance.now() }),
+    );
+    await waitFor(() => caller.pendingCount === 1, 'the hanging request to be sent');
+    const killedAt = performance.now();
     await server.kill('SIGKILL');
     await waitFor(
       () => connection.length > before && app.cache?.status !== 'ready',
       "the app to notice that Redis is gone ('reconnecting')",
     );
     expect(connection.slice(before)).toEqual(['reconnecting']);
+    expect(app.status).toBe('reconnecting');
+    expect(statuses.slice(statusesBefore)).toEqual(['reconnecting']);
+    const ended = await inFlight;
+    expect(ended).toMatchObject({ code: 'DISCONNECTED' });
+    expect((ended as { at: number }).at - killedAt).toBeLessThan(500);
+    expect(caller.pendingCount).toBe(0);
+    releaseHang();
+    // A new request while the connection is lost fails fast.
+    const asked = performance.now();
+    await expect(caller.request('echo', {})).rejects.toMatchObject({ code: 'DISCONNECTED' });
+    expect(performance.now() - asked).toBeLessThan(50);
+    const broadcastsBefore = broadcasts.length;
     // Redis stays down until the tasks have demonstrably run without it.
     const ticksWhileDown = ticks;
     await waitFor(
@@ -76,6 +122,13 @@ describe('a Redis restart', () => {
       'the ticker to keep running while Redis is down',
     );
     expect(connection.slice(before)).toEqual(['reconnecting']);
+    // Its broadcasts failed at once with DISCONNECTED instead of hanging.
+    const down = broadcasts.slice(broadcastsBefore);
+    expect(down.length).toBeGreaterThanOrEqual(3);
+    for (const { outcome, ms } of down) {
+      expect(outcome).toBe('DISCONNECTED');
+      expect(ms).toBeLessThan(50);
+    }
     await server.restart();
     await waitFor(
       () => connection.length === before + 2,
@@ -83,6 +136,8 @@ describe('a Redis restart', () => {
       10_000,
     );
     expect(connection.slice(before)).toEqual(['reconnecting', 'ready']);
+    expect(app.status).toBe('running');
+    expect(statuses.slice(statusesBefore)).toEqual(['reconnecting', 'running']);
     await waitFor(
       () => client.transport.status === 'ready',
       'the test client to reconnect',
@@ -110,6 +165,12 @@ describe('a Redis restart', () => {
         late.some((m) => (m as { round?: number }).round === round),
       `both listen handlers to get round ${round}`,
     );
+    // A caller's reply channel is back too.
+    await waitFor(
+      async () => (await caller.request('echo', { round }).catch(() => null)) !== null,
+      "the caller's requests to be answered again",
+    );
+    expect(await caller.request('echo', { round })).toEqual({ echo: { round } });
     // The heartbeat publishes again.
     const beats = await client.collect('daebus:heartbeat');
     try {

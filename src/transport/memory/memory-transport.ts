@@ -24,6 +24,11 @@ export class MemoryTransport implements Transport {
     this.#bus = bus;
   }
 
+  /** The bus this transport is a client of. */
+  get bus(): MemoryBus {
+    return this.#bus;
+  }
+
   get status(): TransportStatus {
     return this.#status.status;
   }

@@ -1,4 +1,5 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { readFile } from 'node:fs/promises';
+import { Redis, type RedisOptions, ReplyError } from 'ioredis';
 import { DaebusError, errorMessage } from '../../errors/daebus-error.js';
 import { ListenerSet, reportListenerError } from '../listener-set.js';
 import { StatusEmitter } from '../status-emitter.js';
@@ -15,22 +16,64 @@ export interface RedisTransportOptions {
   /** Extra ioredis options (TLS, timeouts…); they win over the URL's. */
   options?: RedisOptions;
   /**
+   * A PEM file with the certificate(s) of the authority that signed the
+   * server's TLS certificate (a private CA, a self-signed certificate). It is
+   * read at `connect()` and used as ioredis's `tls.ca`; it needs TLS (a
+   * `rediss://` URL or `tls` options).
+   * @default process.env.REDIS_CA_FILE
+   */
+  caFile?: string;
+  /**
    * Seconds to wait for the first connection before `connect()` fails.
    * @default 5
    */
   connectTimeout?: number;
 }
 
-/** The longest wait between two reconnection attempts, in milliseconds. */
-const MAX_RECONNECT_DELAY_MS = 2_000;
+/**
+ * The longest wait between two reconnection attempts, in milliseconds: short
+ * enough that a service answers again within about a second of Redis coming
+ * back.
+ */
+export const MAX_RECONNECT_DELAY_MS = 1_000;
 
 /**
- * Reconnection delay after `attempt` failures: exponential, capped, and
- * jittered so that a fleet does not reconnect in lock-step.
+ * Reconnection delay after `attempt` failures: exponential from 100 ms,
+ * capped at {@link MAX_RECONNECT_DELAY_MS}, and jittered (between half and
+ * all of that) so that a fleet does not reconnect in lock-step.
  */
 export function reconnectDelay(attempt: number, random: () => number = Math.random): number {
-  const base = Math.min(MAX_RECONNECT_DELAY_MS, 50 * 2 ** Math.min(attempt, 10));
+  const base = Math.min(MAX_RECONNECT_DELAY_MS, 50 * 2 ** Math.min(Math.max(attempt, 1), 10));
   return Math.round(base / 2 + (random() * base) / 2);
+}
+
+/** Errors by which Redis refuses a user: a wrong or missing password, or an ACL without the permission. */
+const REFUSAL = /\b(WRONGPASS|NOAUTH|NOPERM)\b|invalid password/;
+
+/** True when Redis answered with a refusal of the user (as opposed to a lost connection). */
+export function isAccessRefusal(err: unknown): boolean {
+  return err instanceof Error && REFUSAL.test(err.message);
+}
+
+/** Commands whose arguments hold credentials. */
+const SECRET_COMMANDS = new Set(['auth', 'hello', 'migrate', 'acl']);
+
+/**
+ * ioredis attaches the failed command to a reply error (`err.command.args`):
+ * for AUTH that is the password, which a logger or an uncaught error would
+ * print. This blanks such arguments in place.
+ */
+export function redactCommandArgs<E>(err: E): E {
+  const command = (err as { command?: { name?: unknown; args?: unknown } } | null)?.command;
+  if (
+    command !== undefined &&
+    typeof command.name === 'string' &&
+    SECRET_COMMANDS.has(command.name.toLowerCase()) &&
+    Array.isArray(command.args)
+  ) {
+    command.args = command.args.map(() => '***');
+  }
+  return err;
 }
 
 /**
@@ -44,16 +87,30 @@ export class RedisTransport implements Transport {
   readonly kind = 'redis';
   readonly #url: string;
   readonly #options: RedisOptions;
+  /** The CA file to read at connect, or null for the system's authorities. */
+  readonly #caFile: string | null;
   readonly #connectTimeoutMs: number;
   readonly #listeners = new ListenerSet();
   readonly #status = new StatusEmitter();
   #commands: Redis | null = null;
   #subscriber: Redis | null = null;
   #lastError: Error | null = null;
+  /** Set while `connect()` waits: fails it at once when Redis refuses the credentials. */
+  #refuse: ((err: Error) => void) | null = null;
 
   constructor(options: RedisTransportOptions = {}) {
     this.#url = resolveRedisUrl(options.url);
     this.#options = options.options ?? {};
+    checkUrl(this.#url);
+    const caFile = options.caFile ?? process.env.REDIS_CA_FILE;
+    this.#caFile = caFile === undefined || caFile === '' ? null : caFile;
+    if (this.#caFile !== null && !/^rediss:/i.test(this.#url) && !this.#options.tls) {
+      throw new DaebusError(
+        'INVALID_CONFIG',
+        `caFile "${this.#caFile}" is for TLS, but ${this.url} is not a rediss:// URL; ` +
+          'use rediss:// (or unset REDIS_CA_FILE)',
+      );
+    }
     const timeout = options.connectTimeout ?? 5;
     if (!(typeof timeout === 'number' && timeout > 0)) {
       throw new DaebusError(
@@ -80,8 +137,10 @@ export class RedisTransport implements Transport {
   async connect(): Promise<void> {
     if (this.#status.status === 'closed') throw this.#closedError();
     if (this.#commands !== null) return;
-    const commands = this.#createClient('commands');
-    const subscriber = this.#createClient('subscriber');
+    const tls = await this.#tlsOptions();
+    if (this.#commands !== null) return;
+    const commands = this.#createClient('commands', tls);
+    const subscriber = this.#createClient('subscriber', tls);
     this.#commands = commands;
     this.#subscriber = subscriber;
     subscriber.on('message', (channel: string, message: string) => {
@@ -91,15 +150,19 @@ export class RedisTransport implements Transport {
       client.on('ready', () => void this.#onReady());
       client.on('close', () => this.#onLost());
     }
+    const refused = new Promise<never>((_, reject) => {
+      this.#refuse = reject;
+    });
     try {
       await withTimeout(
-        Promise.all([waitReady(commands), waitReady(subscriber)]),
+        Promise.race([Promise.all([waitReady(commands), waitReady(subscriber)]), refused]),
         this.#connectTimeoutMs,
       );
-    } catch {
+    } catch (err) {
       await Promise.all([shutDownClient(commands), shutDownClient(subscriber)]);
       this.#commands = null;
       this.#subscriber = null;
+      if (isAccessRefusal(err)) throw this.#accessDenied(err, 'connect');
       const reason = this.#lastError ? errorMessage(this.#lastError) : 'no answer';
       throw new DaebusError(
         'DISCONNECTED',
@@ -107,6 +170,8 @@ export class RedisTransport implements Transport {
           'Start redis-server there, or point Daebus at another Redis (REDIS_URL, the `redis` option, or `--redis` on the command line).',
         { cause: this.#lastError ?? undefined },
       );
+    } finally {
+      this.#refuse = null;
     }
     await this.#onReady();
   }
@@ -124,6 +189,7 @@ export class RedisTransport implements Transport {
     try {
       return await commands.publish(channel, message);
     } catch (err) {
+      if (isAccessRefusal(err)) throw this.#accessDenied(err, `publish on "${channel}"`);
       throw new DaebusError(
         'DISCONNECTED',
         `publishing on "${channel}" failed: ${errorMessage(err)}`,
@@ -135,8 +201,15 @@ export class RedisTransport implements Transport {
   async subscribe(channel: string, listener: MessageListener): Promise<Unsubscribe> {
     if (this.#status.status === 'closed') throw this.#closedError();
     if (this.#listeners.add(channel, listener) && this.#subscriber?.status === 'ready') {
-      // When this fails because the connection dropped, the reconnect re-subscribes.
-      await this.#subscriber.subscribe(channel).catch(() => undefined);
+      try {
+        await this.#subscriber.subscribe(channel);
+      } catch (err) {
+        // A dropped connection is no failure (the reconnect re-subscribes); a refusal is.
+        if (err instanceof ReplyError) {
+          this.#listeners.delete(channel, listener);
+          throw this.#accessDenied(err, `subscribe to "${channel}"`);
+        }
+      }
     }
     return async () => {
       if (this.#listeners.delete(channel, listener) && this.#subscriber?.status === 'ready') {
@@ -160,22 +233,45 @@ export class RedisTransport implements Transport {
     this.#subscriber = null;
   }
 
-  #createClient(role: string): Redis {
+  /** The `tls` option with the CA file's contents, or undefined when there is no CA file. */
+  async #tlsOptions(): Promise<RedisOptions['tls']> {
+    if (this.#caFile === null) return undefined;
+    let ca: Buffer;
+    try {
+      ca = await readFile(this.#caFile);
+    } catch (err) {
+      throw new DaebusError(
+        'INVALID_CONFIG',
+        `cannot read the Redis CA file "${this.#caFile}" (caFile or REDIS_CA_FILE): ${errorMessage(err)}`,
+        { cause: err },
+      );
+    }
+    const given = this.#options.tls;
+    return { ...(typeof given === 'object' ? given : {}), ca };
+  }
+
+  #createClient(role: string, tls: RedisOptions['tls']): Redis {
     const client = new Redis(this.#url, {
       lazyConnect: true,
       enableOfflineQueue: false,
       autoResubscribe: false,
-      maxRetriesPerRequest: 1,
+      // A command in flight when the connection drops fails at once (DISCONNECTED) instead of
+      // after the first reconnection attempt, and is never sent twice: its caller was told.
+      maxRetriesPerRequest: 0,
       // disconnect() between reconnection attempts would otherwise arm a 2 s timer to destroy
       // the already-closed socket, holding the process after close() or a failed connect().
       disconnectTimeout: 0,
       connectionName: `daebus-${role}`,
+      // No CLIENT SETINFO on each connect: one command fewer, and none for an ACL to allow.
+      disableClientInfo: true,
       retryStrategy: (attempt) => reconnectDelay(attempt),
       ...this.#options,
+      ...(tls === undefined ? {} : { tls }),
     });
     client.on('error', (err: Error) => {
       // Connection errors are expected during an outage; the status says what matters.
-      this.#lastError = err;
+      this.#lastError = redactCommandArgs(err);
+      if (isAccessRefusal(err)) this.#refuse?.(err);
     });
     client.connect().catch(() => undefined);
     return client;
@@ -203,6 +299,17 @@ export class RedisTransport implements Transport {
     if (status === 'ready') this.#status.set('reconnecting', this.#lastError ?? undefined);
   }
 
+  /** Redis refused the user: the message says which URL (masked) and where to look, never the password. */
+  #accessDenied(err: unknown, what: string): DaebusError {
+    return new DaebusError(
+      'ACCESS_DENIED',
+      `Redis at ${this.url} refused to ${what}: ${errorMessage(err)}. Check the user name and ` +
+        'password (in the URL, redis://user:password@host:port/db, or the username and password ' +
+        'options) and that the user\'s ACL allows Daebus\'s channels, keys and commands (README, "Security").',
+      { cause: redactCommandArgs(err) },
+    );
+  }
+
   #closedError(): DaebusError {
     return new DaebusError('CLOSED', `the Redis transport to ${this.url} is closed`);
   }
@@ -228,6 +335,30 @@ async function shutDownClient(client: Redis): Promise<void> {
   // Without a socket, disconnect() still arms ioredis's disconnectTimeout timer (0 ms, see
   // #createClient): let it fire, so that nothing of the client is left when this resolves.
   if (!hasSocket) await new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/**
+ * Refuses a Redis URL that does not parse, before ioredis does: the parser's
+ * own error would carry the whole URL, password included. The forms are
+ * ioredis's: `redis://…`, `rediss://…`, `//…`, `host:port`; a path (a Unix
+ * socket) is left alone.
+ */
+function checkUrl(url: string): void {
+  if (url.startsWith('/') && !url.startsWith('//')) return;
+  const full = /^rediss?:\/\//i.test(url)
+    ? url
+    : url.startsWith('//')
+      ? `redis:${url}`
+      : `redis://${url}`;
+  try {
+    new URL(full);
+  } catch {
+    throw new DaebusError(
+      'INVALID_CONFIG',
+      `the Redis URL ${maskRedisUrl(full)} is not a valid URL (the form is redis://user:password@host:port/db; ` +
+        'percent-encode special characters in the password)',
+    );
+  }
 }
 
 function waitReady(client: Redis): Promise<void> {

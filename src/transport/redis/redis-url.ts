@@ -13,7 +13,7 @@ export function maskRedisUrl(url: string): string {
     if (parsed.password !== '') parsed.password = '***';
     return parsed.toString().replace(/\/$/, '');
   } catch {
-    // Not a URL we can parse: show no part of it that could hold a secret.
-    return url.replace(/\/\/[^@/]*@/, '//***@');
+    // Not a URL we can parse: hide everything up to the last "@", where a password could be.
+    return url.replace(/\/\/.*@/, '//***@');
   }
 }
