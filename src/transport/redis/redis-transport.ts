@@ -4,6 +4,7 @@ import { DaebusError, errorMessage } from '../../errors/daebus-error.js';
 import { ListenerSet, reportListenerError } from '../listener-set.js';
 import { StatusEmitter } from '../status-emitter.js';
 import type { MessageListener, Transport, TransportStatus, Unsubscribe } from '../transport.js';
+import { PublishBatcher } from './publish-batcher.js';
 import { maskRedisUrl, resolveRedisUrl } from './redis-url.js';
 
 /** How a {@link RedisTransport} reaches Redis. */
@@ -93,6 +94,8 @@ export class RedisTransport implements Transport {
   readonly #listeners = new ListenerSet();
   readonly #status = new StatusEmitter();
   #commands: Redis | null = null;
+  /** Coalesces the publishes of one tick on #commands; set with it. */
+  #batcher: PublishBatcher | null = null;
   #subscriber: Redis | null = null;
   #lastError: Error | null = null;
   /** Set while `connect()` waits: fails it at once when Redis refuses the credentials. */
@@ -142,6 +145,7 @@ export class RedisTransport implements Transport {
     const commands = this.#createClient('commands', tls);
     const subscriber = this.#createClient('subscriber', tls);
     this.#commands = commands;
+    this.#batcher = new PublishBatcher(commands);
     this.#subscriber = subscriber;
     subscriber.on('message', (channel: string, message: string) => {
       this.#listeners.dispatch(channel, message, reportListenerError);
@@ -187,7 +191,7 @@ export class RedisTransport implements Transport {
           );
     }
     try {
-      return await commands.publish(channel, message);
+      return await this.#batcher!.publish(channel, message);
     } catch (err) {
       if (isAccessRefusal(err)) throw this.#accessDenied(err, `publish on "${channel}"`);
       throw new DaebusError(
