@@ -3,7 +3,16 @@ import { VERSION } from '../../src/index.js';
 import { type ChildService, startChild } from '../harness/child-service.js';
 import { type RedisServer, startRedisServer } from '../harness/redis-server.js';
 import { WireClient, waitFor } from '../harness/wire-client.js';
-import { type CliResult, ensureBuilt, jsonLines, runCli, startCli } from './support.js';
+import {
+  type CliResult,
+  ensureBuilt,
+  failed,
+  jsonLines,
+  ok,
+  runCli,
+  startCli,
+  untilRunning,
+} from './support.js';
 
 /**
  * Each `daebus` command, run as the real binary (`node bin/daebus.js`)
@@ -24,13 +33,7 @@ beforeAll(async () => {
     replicas[instance] = startChild(FIXTURE, { REDIS_URL: redis.url, INSTANCE: instance });
   }
   await Promise.all(
-    Object.values(replicas).map((child) =>
-      child.waitForLog(
-        (record) => record.msg === `service "${SERVICE}" running on ${redis.url}`,
-        'that the fixture service runs',
-        30_000,
-      ),
-    ),
+    Object.values(replicas).map((child) => untilRunning(child, SERVICE, redis.url)),
   );
   client = await WireClient.connect('redis', redis.url);
 }, 120_000);
@@ -48,21 +51,6 @@ afterAll(async () => {
 /** Runs the binary against the test's Redis. */
 function daebus(...args: string[]): Promise<CliResult> {
   return runCli([...args, '--redis', redis.url]);
-}
-
-/** Checks a successful run and returns its stdout. */
-function ok(result: CliResult): string {
-  expect(result.code, `stderr: ${result.stderr}\nstdout: ${result.stdout}`).toBe(0);
-  expect(result.stderr).toBe('');
-  return result.stdout;
-}
-
-/** Checks a failed call: exit 1 and exactly one line on stderr, which it returns. */
-function failed(result: CliResult): string {
-  expect(result.code, `stdout: ${result.stdout}`).toBe(1);
-  const lines = result.stderr.split('\n').filter((line) => line !== '');
-  expect(lines, result.stderr).toHaveLength(1);
-  return lines[0]!;
 }
 
 /** The rows of a table the command printed: header first, cells split on runs of 2+ spaces. */

@@ -4,6 +4,8 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
+import type { ChildService } from '../harness/child-service.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ENTRY = join(ROOT, 'dist', 'cli', 'main.js');
@@ -117,6 +119,34 @@ export function runCli(
       resolve({ code, signal, stdout, stderr, ms: performance.now() - started });
     });
   });
+}
+
+/** Waits until the fixture service `child` says `service` runs on `redisUrl`. */
+export async function untilRunning(
+  child: ChildService,
+  service: string,
+  redisUrl: string,
+): Promise<void> {
+  await child.waitForLog(
+    (record) => record.msg === `service "${service}" running on ${redisUrl}`,
+    'that the fixture service runs',
+    30_000,
+  );
+}
+
+/** Checks a successful run and returns its stdout. */
+export function ok(result: CliResult): string {
+  expect(result.code, `stderr: ${result.stderr}\nstdout: ${result.stdout}`).toBe(0);
+  expect(result.stderr).toBe('');
+  return result.stdout;
+}
+
+/** Checks a failed call: exit 1 and exactly one line on stderr, which it returns. */
+export function failed(result: CliResult): string {
+  expect(result.code, `stdout: ${result.stdout}`).toBe(1);
+  const lines = result.stderr.split('\n').filter((line) => line !== '');
+  expect(lines, result.stderr).toHaveLength(1);
+  return lines[0]!;
 }
 
 /** A long-running command (listen): its output so far, a way to wait for it, and a signal. */

@@ -3,7 +3,16 @@ import type { TaskInfo, TaskReply, TasksReply } from '../../src/index.js';
 import { type ChildService, startChild } from '../harness/child-service.js';
 import { type RedisServer, startRedisServer } from '../harness/redis-server.js';
 import { WireClient, waitFor } from '../harness/wire-client.js';
-import { type CliResult, ensureBuilt, jsonLines, runCli } from './support.js';
+import { RUN_FIELDS } from '../harness/wire-fields.js';
+import {
+  type CliResult,
+  ensureBuilt,
+  failed,
+  jsonLines,
+  ok,
+  runCli,
+  untilRunning,
+} from './support.js';
 
 /**
  * `daebus tasks <service> <task>` (the run history) and `daebus task ...
@@ -22,11 +31,7 @@ beforeAll(async () => {
   const [server] = await Promise.all([startRedisServer(), ensureBuilt()]);
   redis = server;
   service = startChild(FIXTURE, { REDIS_URL: redis.url });
-  await service.waitForLog(
-    (record) => record.msg === `service "${SERVICE}" running on ${redis.url}`,
-    'that the fixture service runs',
-    30_000,
-  );
+  await untilRunning(service, SERVICE, redis.url);
   client = await WireClient.connect('redis', redis.url);
 }, 120_000);
 
@@ -39,19 +44,6 @@ afterAll(async () => {
 
 function daebus(...args: string[]): Promise<CliResult> {
   return runCli([...args, '--redis', redis.url]);
-}
-
-function ok(result: CliResult): string {
-  expect(result.code, `stderr: ${result.stderr}\nstdout: ${result.stdout}`).toBe(0);
-  expect(result.stderr).toBe('');
-  return result.stdout;
-}
-
-function failed(result: CliResult): string {
-  expect(result.code, `stdout: ${result.stdout}`).toBe(1);
-  const lines = result.stderr.split('\n').filter((line) => line !== '');
-  expect(lines, result.stderr).toHaveLength(1);
-  return lines[0]!;
 }
 
 async function taskInfo(name: string): Promise<TaskInfo> {
@@ -130,15 +122,7 @@ describe('daebus tasks <service> <task>', () => {
     });
     expect(reply.history).toHaveLength(5);
     for (const run of reply.history!) {
-      expect(Object.keys(run).sort()).toEqual([
-        'attempt',
-        'duration_ms',
-        'error',
-        'outcome',
-        'run_id',
-        'scheduled_at',
-        'started_at',
-      ]);
+      expect(Object.keys(run).sort()).toEqual([...RUN_FIELDS].sort());
     }
   });
 

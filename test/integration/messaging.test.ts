@@ -13,6 +13,7 @@ import {
 } from '../../src/index.js';
 import { type RedisServer, startRedisServer } from '../harness/redis-server.js';
 import { WireClient, type WireReply, waitFor } from '../harness/wire-client.js';
+import { TASK_FIELDS } from '../harness/wire-fields.js';
 import { type CapturedRecord, captureLogger, delay, ISO_UTC, runOn } from './support.js';
 
 let server: RedisServer;
@@ -24,24 +25,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.stop();
 });
-
-/** The fields every task in `daebus:tasks` carries (PROTOCOL.md, "Reserved names"). */
-const TASK_FIELDS = [
-  'name',
-  'kind',
-  'interval',
-  'cron',
-  'paused',
-  'running',
-  'runs',
-  'failures',
-  'skipped',
-  'missed',
-  'last_run_at',
-  'last_duration_ms',
-  'last_error',
-  'next_run_at',
-];
 
 function errorOf(reply: WireReply): { error: string; code?: string } {
   expect(reply.status).toBe('error');

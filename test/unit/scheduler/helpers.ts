@@ -6,7 +6,13 @@
 import { randomUUID } from 'node:crypto';
 import { type Logger, pino } from 'pino';
 import { afterEach, beforeEach, expect, vi } from 'vitest';
-import { Daebus, type DaebusOptions, MemoryTransport } from '../../../src/index.js';
+import {
+  Daebus,
+  type DaebusOptions,
+  MemoryTransport,
+  type TaskEvent,
+  type TaskEventName,
+} from '../../../src/index.js';
 
 /** The fake wall-clock time every behaviour test starts at. */
 export const T0 = Date.UTC(2030, 0, 1, 0, 0, 0, 0);
@@ -126,6 +132,32 @@ export function useSchedulerHarness({ fake = true }: { fake?: boolean } = {}): v
     }
     expect(harness.unhandled).toEqual([]);
   });
+}
+
+/** Resolves after `ms` of (fake) time. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Every task event an app emits. */
+export const TASK_EVENT_NAMES: readonly TaskEventName[] = [
+  'task:start',
+  'task:success',
+  'task:error',
+  'task:skip',
+  'task:miss',
+  'task:timeout',
+  'task:stuck',
+];
+
+/** Every event of `names` (by default all task events) `app` emits, in order, as [name, event]. */
+export function collectEvents(
+  app: Daebus,
+  names: readonly TaskEventName[] = TASK_EVENT_NAMES,
+): Array<[TaskEventName, TaskEvent]> {
+  const seen: Array<[TaskEventName, TaskEvent]> = [];
+  for (const name of names) app.on(name, (event: TaskEvent) => void seen.push([name, event]));
+  return seen;
 }
 
 /** A promise with its resolve and reject exposed. */

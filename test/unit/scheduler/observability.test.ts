@@ -5,7 +5,9 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { TaskInfo, TaskRun } from '../../../src/index.js';
 import type { TaskEvent } from '../../../src/scheduler/task-events.js';
+import { RUN_FIELDS } from '../../harness/wire-fields.js';
 import {
+  collectEvents,
   deferred,
   ERROR,
   iso,
@@ -13,33 +15,12 @@ import {
   newApp,
   requestOverMemory,
   runApp,
+  sleep,
   T0,
   useSchedulerHarness,
 } from './helpers.js';
 
 useSchedulerHarness();
-
-/** Resolves after `ms` of (fake) time. */
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-const EVENT_NAMES = [
-  'task:start',
-  'task:success',
-  'task:error',
-  'task:skip',
-  'task:miss',
-  'task:timeout',
-  'task:stuck',
-] as const;
-
-/** Every task event the app emits, in order, as [name, event]. */
-function collectEvents(app: ReturnType<typeof newApp>): Array<[string, TaskEvent]> {
-  const seen: Array<[string, TaskEvent]> = [];
-  for (const name of EVENT_NAMES) app.on(name, (event: TaskEvent) => void seen.push([name, event]));
-  return seen;
-}
 
 describe('run history', () => {
   it('keeps the last 20 runs by default, oldest first', async () => {
@@ -88,15 +69,7 @@ describe('run history', () => {
     expect(await triggered).toBe('succeeded');
     const history = task.history;
     for (const record of history) {
-      expect(Object.keys(record).sort()).toEqual([
-        'attempt',
-        'duration_ms',
-        'error',
-        'outcome',
-        'run_id',
-        'scheduled_at',
-        'started_at',
-      ]);
+      expect(Object.keys(record).sort()).toEqual([...RUN_FIELDS].sort());
     }
     expect(history).toEqual([
       {

@@ -5,8 +5,8 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DaebusError, type TaskRun } from '../../../src/index.js';
-import type { TaskEvent } from '../../../src/scheduler/task-events.js';
 import {
+  collectEvents,
   type Deferred,
   deferred,
   ERROR,
@@ -14,6 +14,7 @@ import {
   logLines,
   newApp,
   runApp,
+  sleep,
   T0,
   useSchedulerHarness,
   WARN,
@@ -24,28 +25,11 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-/** Resolves after `ms` of (fake) time. */
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /** Resolves when `signal` aborts, rejecting with its reason, as a well-behaved task does. */
 function untilAborted(signal: AbortSignal): Promise<never> {
   return new Promise((_, reject) => {
     signal.addEventListener('abort', () => reject(signal.reason), { once: true });
   });
-}
-
-/** Every event of `names` the app emits, in order, as [name, event]. */
-function collectEvents(
-  app: ReturnType<typeof newApp>,
-  names: readonly string[],
-): Array<[string, TaskEvent]> {
-  const seen: Array<[string, TaskEvent]> = [];
-  for (const name of names) {
-    app.on(name as 'task:start', (event: TaskEvent) => void seen.push([name, event]));
-  }
-  return seen;
 }
 
 describe("overlap: 'skip' (the default)", () => {

@@ -1,5 +1,6 @@
 /** The wire form of a task (`task.toJSON()`, PROTOCOL.md "daebus:tasks"). */
 import { describe, expect, it, vi } from 'vitest';
+import { TASK_FIELDS } from '../../harness/wire-fields.js';
 import {
   deferred,
   iso,
@@ -12,31 +13,13 @@ import {
 
 useSchedulerHarness();
 
-/** Every field PROTOCOL.md lists for a task in `daebus:tasks`. */
-const PROTOCOL_FIELDS = [
-  'name',
-  'kind',
-  'interval',
-  'cron',
-  'paused',
-  'running',
-  'runs',
-  'failures',
-  'skipped',
-  'missed',
-  'last_run_at',
-  'last_duration_ms',
-  'last_error',
-  'next_run_at',
-] as const;
-
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 describe('task.toJSON()', () => {
   it('has every PROTOCOL.md field, snake_case, before the service starts', () => {
     const app = newApp();
     const json = app.background('health_check', 60, () => undefined).toJSON();
-    for (const field of PROTOCOL_FIELDS) expect(json).toHaveProperty(field);
+    for (const field of TASK_FIELDS) expect(json).toHaveProperty(field);
     for (const key of Object.keys(json)) expect(key).toMatch(/^[a-z]+(_[a-z]+)*$/);
     expect(json).toMatchObject({
       name: 'health_check',
