@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Daebus, DaebusCaller, DaebusError } from '../../src/index.js';
@@ -29,6 +30,13 @@ beforeAll(async () => {
     list.push(message);
     inbox.set(channel, list);
   });
+  // A SUBSCRIBE sent before ioredis's ready check would fail that check (subscriber mode) and drop
+  // the connection, with the subscription: wait until both are ready.
+  await Promise.all(
+    [python, pythonSubscriber].map((client) =>
+      client.status === 'ready' ? undefined : once(client, 'ready'),
+    ),
+  );
 });
 
 afterAll(async () => {

@@ -106,16 +106,20 @@ describe('a Redis outage under load (kill -9, back on the same port after 2 s)',
 
     // While Redis was down: the tasks kept their schedule, and every publish
     // (broadcasts, replies of handlers in flight) failed at once with DISCONNECTED.
+    // ("At once": well under the 100 ms between two runs, where a hang would take seconds.)
+    const report = `while down: ${JSON.stringify(lost)}\nback: ${JSON.stringify(back)}`;
     const downFor = Number(back.at) - Number(lost.at);
     const ticksDown = Number(back.ticks) - Number(lost.ticks);
-    expect(ticksDown).toBeGreaterThanOrEqual(Math.floor((downFor / 100) * 0.8));
+    expect(ticksDown, report).toBeGreaterThanOrEqual(Math.floor((downFor / 100) * 0.7));
     const broadcasts = back.broadcasts as Tally;
-    expect(Object.keys(broadcasts.failed)).toEqual(['DISCONNECTED']);
-    expect(broadcasts.failed.DISCONNECTED).toBeGreaterThanOrEqual(Math.floor(ticksDown * 0.8));
-    expect(broadcasts.slowestFailureMs).toBeLessThan(50);
+    expect(Object.keys(broadcasts.failed), report).toEqual(['DISCONNECTED']);
+    expect(broadcasts.failed.DISCONNECTED, report).toBeGreaterThanOrEqual(
+      Math.floor(ticksDown * 0.7),
+    );
+    expect(broadcasts.slowestFailureMs, report).toBeLessThan(100);
     const replies = back.replies as Tally;
-    expect(Object.keys(replies.failed)).toEqual(['DISCONNECTED']);
-    expect(replies.slowestFailureMs).toBeLessThan(50);
+    expect(Object.keys(replies.failed), report).toEqual(['DISCONNECTED']);
+    expect(replies.slowestFailureMs, report).toBeLessThan(100);
     // Its status went running → reconnecting → running, once.
     const statuses = service.logs
       .filter((r) => typeof r.status === 'string' && String(r.msg).startsWith('status '))
