@@ -8,7 +8,8 @@
  * redis-server.
  *
  * Prints one JSON line per configuration: replies by kind, heap and RSS (MB)
- * before the flood, at its peak, and after it (both after a full GC).
+ * before the flood, at its peak, and after it (before and after with a full
+ * GC first). A second round caps the service's heap at HEAP_CAP_MB.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -19,6 +20,12 @@ import { startRedisServer } from '../test/harness/redis-server.js';
 
 const { values } = parseArgs({ options: { messages: { type: 'string', default: '100000' } } });
 const MESSAGES = Number(values.messages);
+/**
+ * The second round runs the service with V8's old space capped at this: the
+ * peak of `heapUsed` counts garbage V8 has not collected yet, while a flood
+ * that completes under the cap shows that the live heap stayed below it.
+ */
+const HEAP_CAP_MB = 48;
 
 interface Memory {
   heap: number;
@@ -39,15 +46,23 @@ function startService(
   service: string,
   maxConcurrency: number,
   maxQueue: number,
+  heapCapMb: number | null,
 ): Promise<ChildProcess> {
   const file = fileURLToPath(new URL('./flood-service.ts', import.meta.url));
   const child = fork(file, [url, service, String(maxConcurrency), String(maxQueue)], {
-    execArgv: ['--expose-gc', ...(process.env.OLD ? [`--max-old-space-size=${process.env.OLD}`] : []), '--import', 'tsx'],
+    execArgv: [
+      '--expose-gc',
+      ...(heapCapMb === null ? [] : [`--max-old-space-size=${heapCapMb}`]),
+      '--import',
+      'tsx',
+    ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   return new Promise((resolve, reject) => {
     child.once('message', () => resolve(child));
-    child.once('exit', (code) => reject(new Error(`flood service exited with ${code}`)));
+    child.once('exit', (code, signal) =>
+      reject(new Error(`flood service exited with ${code ?? signal}`)),
+    );
   });
 }
 
@@ -97,19 +112,32 @@ async function flood(url: string, service: string, count: number) {
   return { ...counts, lost: count - replies, seconds: Number(seconds.toFixed(2)) };
 }
 
-async function measure(url: string, maxConcurrency: number, maxQueue: number): Promise<void> {
+async function measure(
+  url: string,
+  maxConcurrency: number,
+  maxQueue: number,
+  heapCapMb: number | null,
+): Promise<void> {
   const service = `flood_${maxConcurrency}_${maxQueue}`;
-  const child = await startService(url, service, maxConcurrency, maxQueue);
+  const child = await startService(url, service, maxConcurrency, maxQueue, heapCapMb);
+  // A service that dies (out of memory under the cap) fails the run instead of hanging it.
+  const died = new Promise<never>((_, reject) =>
+    child.once('exit', (code, signal) =>
+      reject(new Error(`flood service (heap cap ${heapCapMb} MB) exited with ${code ?? signal}`)),
+    ),
+  );
+  died.catch(() => undefined);
   try {
-    await flood(url, service, 2_000); // warm-up: JIT, connections
-    await ask(child, 'baseline');
-    const replies = await flood(url, service, MESSAGES);
-    const report = await ask<Report>(child, 'report');
+    await Promise.race([flood(url, service, 2_000), died]); // warm-up: JIT, connections
+    await Promise.race([ask(child, 'baseline'), died]);
+    const replies = await Promise.race([flood(url, service, MESSAGES), died]);
+    const report = await Promise.race([ask<Report>(child, 'report'), died]);
     console.log(
       JSON.stringify({
         bench: 'flood',
         max_concurrency: maxConcurrency,
         max_queue: maxQueue,
+        heap_cap_mb: heapCapMb,
         messages: MESSAGES,
         answered: replies.success,
         overloaded: replies.overloaded,
@@ -135,8 +163,10 @@ async function measure(url: string, maxConcurrency: number, maxQueue: number): P
 const ownServer = process.env.REDIS_URL === undefined ? await startRedisServer() : null;
 const url = process.env.REDIS_URL ?? ownServer!.url;
 try {
-  await measure(url, 4, 50);
-  await measure(url, 100, 10_000);
+  for (const heapCapMb of [null, HEAP_CAP_MB]) {
+    await measure(url, 4, 50, heapCapMb);
+    await measure(url, 100, 10_000, heapCapMb);
+  }
 } finally {
   await ownServer?.stop();
 }

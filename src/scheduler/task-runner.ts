@@ -98,6 +98,10 @@ interface PendingRun {
 export class TaskRunner {
   readonly #host: RunnerHost;
   readonly #complaints = new RateLimitedLog();
+  /** Controllers of the runs with a timeout that have not ended; the shutdown signal aborts them all. */
+  readonly #timed = new Set<AbortController>();
+  /** The shutdown signal that #timed listens to (one listener, whatever the number of runs). */
+  #linked: AbortSignal | null = null;
 
   constructor(host: RunnerHost) {
     this.#host = host;
@@ -188,11 +192,8 @@ export class TaskRunner {
     const runId = ++state.started;
     state.activeRuns++;
     const { timeoutMs, stuckAfterMs } = state.options;
-    const controller = timeoutMs === null ? null : new AbortController();
-    const signal =
-      controller === null
-        ? app.shutdownSignal
-        : AbortSignal.any([app.shutdownSignal, controller.signal]);
+    const controller = timeoutMs === null ? null : this.#timedController(app.shutdownSignal);
+    const signal = controller === null ? app.shutdownSignal : controller.signal;
     const args = new RunArgs(state, signal, runId, slot, attempt);
     const context = state.context ?? this.#contextFor(state, app);
     const startedAt = Date.now();
@@ -201,6 +202,7 @@ export class TaskRunner {
     try {
       result = contextStorage.run(context, state.fn, args);
     } catch (err) {
+      if (controller !== null) this.#timed.delete(controller);
       this.#record(state, runId, slot, attempt, startedAt, 'error', err);
       this.#release(state, slot, claimed);
       return 'failed';
@@ -210,6 +212,7 @@ export class TaskRunner {
       typeof result !== 'object' ||
       typeof (result as PromiseLike<unknown>).then !== 'function'
     ) {
+      if (controller !== null) this.#timed.delete(controller);
       this.#record(state, runId, slot, attempt, startedAt, 'success', undefined);
       this.#release(state, slot, claimed);
       return 'succeeded';
@@ -236,7 +239,36 @@ export class TaskRunner {
     return settled;
   }
 
+  /**
+   * A run's own controller, aborted at its timeout or when the app shuts
+   * down. Not `AbortSignal.any([shutdown, own])`: on Node 20 that leaves a
+   * WeakRef in the long-lived shutdown signal for every run, which is never
+   * removed (a leak a soak test shows).
+   */
+  #timedController(shutdown: AbortSignal): AbortController {
+    const controller = new AbortController();
+    if (shutdown.aborted) {
+      controller.abort(shutdown.reason);
+      return controller;
+    }
+    if (this.#linked !== shutdown) {
+      this.#linked = shutdown;
+      const timed = this.#timed;
+      shutdown.addEventListener(
+        'abort',
+        () => {
+          for (const each of timed) each.abort(shutdown.reason);
+          timed.clear();
+        },
+        { once: true },
+      );
+    }
+    this.#timed.add(controller);
+    return controller;
+  }
+
   #settle(run: PendingRun, failed: boolean, err: unknown): RunOutcome {
+    if (run.controller !== null) this.#timed.delete(run.controller);
     if (run.timer !== null) clearTimeout(run.timer);
     run.timer = null;
     if (!run.recorded) {

@@ -48,6 +48,11 @@ export function reconnectDelay(attempt: number, random: () => number = Math.rand
   return Math.round(base / 2 + (random() * base) / 2);
 }
 
+/** Publishes waiting for Redis at which the subscriber stops reading messages… */
+const PUBLISH_HIGH_WATER = 2_000;
+/** …and the number under which it reads on. */
+const PUBLISH_LOW_WATER = 500;
+
 /** Errors by which Redis refuses a user: a wrong or missing password, or an ACL without the permission. */
 const REFUSAL = /\b(WRONGPASS|NOAUTH|NOPERM)\b|invalid password/;
 
@@ -149,6 +154,7 @@ export class RedisTransport implements Transport {
     this.#subscriber = subscriber;
     subscriber.on('message', (channel: string, message: string) => {
       this.#listeners.dispatch(channel, message, reportListenerError);
+      if (this.#batcher!.outstanding >= PUBLISH_HIGH_WATER) this.#holdMessages(subscriber);
     });
     for (const client of [commands, subscriber]) {
       client.on('ready', () => void this.#onReady());
@@ -237,6 +243,19 @@ export class RedisTransport implements Transport {
     this.#subscriber = null;
   }
 
+  /**
+   * Stops reading messages while too many publishes (replies, mostly) wait
+   * for Redis, and reads on once they have drained: under a flood the backlog
+   * stays in Redis, bounded by its `client-output-buffer-limit`, instead of
+   * growing this process's memory without bound.
+   */
+  #holdMessages(subscriber: Redis): void {
+    const stream = subscriber.stream;
+    if (stream.isPaused()) return;
+    stream.pause();
+    void this.#batcher!.whenBelow(PUBLISH_LOW_WATER).then(() => stream.resume());
+  }
+
   /** The `tls` option with the CA file's contents, or undefined when there is no CA file. */
   async #tlsOptions(): Promise<RedisOptions['tls']> {
     if (this.#caFile === null) return undefined;
@@ -277,6 +296,7 @@ export class RedisTransport implements Transport {
       this.#lastError = redactCommandArgs(err);
       if (isAccessRefusal(err)) this.#refuse?.(err);
     });
+    guardSocketErrors(client);
     client.connect().catch(() => undefined);
     return client;
   }
@@ -317,6 +337,32 @@ export class RedisTransport implements Transport {
   #closedError(): DaebusError {
     return new DaebusError('CLOSED', `the Redis transport to ${this.url} is closed`);
   }
+}
+
+/**
+ * ioredis listens for one `'error'` per socket (`once`). A socket can emit
+ * more than one: a TLS handshake that fails, then the server's alert; and
+ * an `'error'` event with no listener left would crash the process. This
+ * gives every socket the client opens a listener that stays; ioredis still
+ * gets (and reports) the first error as before.
+ */
+function guardSocketErrors(client: Redis): void {
+  // `connector` is private in ioredis's types; it opens each socket of the client.
+  const connector = (client as unknown as { connector: SocketConnector }).connector;
+  const connect = connector.connect.bind(connector);
+  connector.connect = (...args) =>
+    connect(...args).then((stream) => {
+      stream.on('error', ignoreSocketError);
+      return stream;
+    });
+}
+
+interface SocketConnector {
+  connect(...args: unknown[]): Promise<NodeJS.EventEmitter>;
+}
+
+function ignoreSocketError(): void {
+  // The first error of a socket reaches ioredis (and the transport's status); later ones add nothing.
 }
 
 /** Quits politely when connected, and resolves only once the socket is gone. */
