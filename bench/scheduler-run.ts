@@ -85,10 +85,14 @@ async function precision(seconds: number): Promise<void> {
     }
   }
   const sorted = Float64Array.from(values).sort();
-  // Drift of task 0: how much later its last fire came than its first.
-  const firstLate = lateness[0]!;
-  let lastLate = firstLate;
-  for (let k = 0; k < fires; k++) if (!Number.isNaN(lateness[k]!)) lastLate = lateness[k]!;
+  // Drift of task 0: how much later its fires come at the end of the run than at its start,
+  // as the median of its last five fires against the median of its first five (one cold or
+  // unlucky fire is noise, not drift).
+  const task0: number[] = [];
+  for (let k = 0; k < fires; k++) if (!Number.isNaN(lateness[k]!)) task0.push(lateness[k]!);
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+  const firstLate = median(task0.slice(0, 5));
+  const lastLate = median(task0.slice(-5));
   console.log(
     JSON.stringify({
       bench: 'sched',

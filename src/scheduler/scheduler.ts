@@ -33,6 +33,9 @@ import { terminateWorkers, workerTaskFunction } from './worker/worker-runner.js'
  */
 export const MAX_WAIT_MS = 1_000;
 
+/** The longest one timer pass keeps running tasks that come due during it, before it yields to I/O. */
+const MAX_PASS_MS = 10;
+
 /** A retry of a failed run, waiting in the timer queue beside the tasks. */
 class RetryEntry implements QueueEntry {
   due = Number.NaN;
@@ -398,8 +401,19 @@ export class Scheduler implements RunnerHost {
   readonly #onTimer = (): void => {
     this.#timer = null;
     this.#timerAt = Number.POSITIVE_INFINITY;
-    const now = Date.now();
-    for (let top = this.#queue.popDue(now); top !== undefined; top = this.#queue.popDue(now)) {
+    const started = Date.now();
+    let now = started;
+    for (;;) {
+      let top = this.#queue.popDue(now);
+      if (top === undefined) {
+        // Entries that came due while this pass ran go now, not a timer turn (≥ 1 ms) later,
+        // so that lateness does not pile up over a long pass; but never starve I/O.
+        const fresh = Date.now();
+        if (fresh === now || fresh - started >= MAX_PASS_MS) break;
+        now = fresh;
+        top = this.#queue.popDue(now);
+        if (top === undefined) break;
+      }
       if (top instanceof RetryEntry) {
         top.state.pendingRetries--;
         if (top.state.active) void this.#runner.execute(top.state, top.slot, top.attempt);
