@@ -1,30 +1,16 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { type Logger, pino } from 'pino';
 import { MemoryTransport } from '../../src/transport/memory/memory-transport.js';
 import { RedisTransport } from '../../src/transport/redis/redis-transport.js';
 import type { Transport, Unsubscribe } from '../../src/transport/transport.js';
+import type { TransportKind } from '../harness/capture-logger.js';
 import type { RedisServer } from '../harness/redis-server.js';
 
-/** The two transports a caller can use. */
-export type TransportKind = 'memory' | 'redis';
-
-/** One log record of an in-process app. */
-export type CapturedRecord = Record<string, unknown> & { msg: string; level: number };
-
-/** A pino logger that keeps its records, so tests can read them and output stays quiet. */
-export function captureLogger(): { logger: Logger; records: CapturedRecord[] } {
-  const records: CapturedRecord[] = [];
-  const logger = pino(
-    { level: 'debug' },
-    {
-      write(line: string) {
-        records.push(JSON.parse(line) as CapturedRecord);
-      },
-    },
-  );
-  return { logger, records };
-}
+export {
+  type CapturedRecord,
+  captureLogger,
+  type TransportKind,
+} from '../harness/capture-logger.js';
 
 /** A raw transport of the given kind, connected: a peer that is not a DaebusCaller. */
 export async function rawTransport(kind: TransportKind, server: RedisServer): Promise<Transport> {

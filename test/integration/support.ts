@@ -1,27 +1,13 @@
 import type { ChildProcess } from 'node:child_process';
-import { type Logger, pino } from 'pino';
 import type { RunOptions } from '../../src/index.js';
+import type { TransportKind } from '../harness/capture-logger.js';
 import type { RedisServer } from '../harness/redis-server.js';
 
-/** The two transports every messaging case runs against. */
-export type TransportKind = 'memory' | 'redis';
-
-/** One log record written by an in-process app. */
-export type CapturedRecord = Record<string, unknown> & { msg: string; level: number };
-
-/** A pino logger that keeps its records in memory, so tests can read them and output stays quiet. */
-export function captureLogger(): { logger: Logger; records: CapturedRecord[] } {
-  const records: CapturedRecord[] = [];
-  const logger = pino(
-    { level: 'debug' },
-    {
-      write(line: string) {
-        records.push(JSON.parse(line) as CapturedRecord);
-      },
-    },
-  );
-  return { logger, records };
-}
+export {
+  type CapturedRecord,
+  captureLogger,
+  type TransportKind,
+} from '../harness/capture-logger.js';
 
 /** `app.run` options for `service` on the given transport. */
 export function runOn(
