@@ -1,5 +1,5 @@
 import { cronSlotsBetween, nextCronTime } from './cron-schedule.js';
-import { firstSlotAfter, nextIndexAfterFire, slotTime } from './grid.js';
+import { firstSlotAfter, nextIndexAfterFire, regrid, slotTime } from './grid.js';
 import type { TaskState } from './task-state.js';
 
 /**
@@ -85,16 +85,12 @@ export function regridInterval(
   previous: number,
   now: number,
 ): void {
+  const { anchor, index } = regrid(previous, intervalMs, now);
   state.kind = 'interval';
   state.intervalMs = intervalMs;
-  if (previous + intervalMs <= now) {
-    state.anchor = now;
-    state.index = 0;
-  } else {
-    state.anchor = previous;
-    state.index = 1;
-  }
-  setPendingSlot(state, slotTime(state.anchor, intervalMs, state.index));
+  state.anchor = anchor;
+  state.index = index;
+  setPendingSlot(state, slotTime(anchor, intervalMs, index));
 }
 
 function setCronSlot(state: TaskState, next: number | null): void {
