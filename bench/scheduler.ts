@@ -5,7 +5,8 @@
  * - precision and cost: 1, 1,000 and 10,000 tasks firing every second for
  *   20 s (`--seconds N` to change), all registered at once: lateness of each
  *   fire against registration time + k × interval, drift of one task, missed
- *   fires, CPU time of the process;
+ *   fires, CPU time of the process from the first registration to the end of
+ *   the run (the service's own start and stop are left out);
  * - memory: 100,000 registered tasks with a one-hour interval.
  *
  * Each measurement runs in a fresh process and prints one JSON line; a last

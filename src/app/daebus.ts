@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AppHandle } from '../context/app-handle.js';
 import { registerRunningApp, unregisterRunningApp } from '../context/running-apps.js';
+import { prepareContextStorage } from '../context/store.js';
 import { DaebusError, errorMessage } from '../errors/daebus-error.js';
 import { createLogger } from '../logging/logger.js';
 import { instanceChannel, serviceChannel, validateName } from '../protocol/names.js';
@@ -432,6 +433,7 @@ export class Daebus<A extends ActionMap<A> = UntypedActions> extends EventEmitte
       this.#setStatus('idle');
       throw err;
     }
+    prepareContextStorage();
     this.#scheduler.start(handle);
     running.heartbeat.start();
     if (this.#options.handleSignals) {

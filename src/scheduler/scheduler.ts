@@ -13,6 +13,7 @@ import {
   regridInterval,
   setPendingSlot,
 } from './next-run.js';
+import { EARLY_WAKE_MS, PreciseWake, preciseNow } from './precise-wake.js';
 import type { TaskEventSink } from './task-events.js';
 import {
   intervalToMs,
@@ -70,6 +71,8 @@ export class Scheduler implements RunnerHost {
   #timer: NodeJS.Timeout | null = null;
   /** When the armed timer fires (epoch ms); Infinity when none is armed. */
   #timerAt = Number.POSITIVE_INFINITY;
+  /** Sleeps the last moment before a due time, for sub-millisecond precision. */
+  readonly #wake = new PreciseWake();
   /** Async runs that have not settled yet, for the shutdown grace period. */
   readonly #inFlight = new Set<Promise<unknown>>();
   #onceCounter = 0;
@@ -384,7 +387,10 @@ export class Scheduler implements RunnerHost {
       this.#disarm();
       return;
     }
-    const wait = Math.min(Math.max(Math.ceil(top.due - now), 0), MAX_WAIT_MS);
+    const untilDue = top.due - now;
+    // Early on purpose: the last moment before the due time is slept precisely (precise-wake.ts).
+    const early = this.#wake.enabled ? EARLY_WAKE_MS : 0;
+    const wait = Math.min(Math.max(Math.ceil(untilDue - early), untilDue > 0 ? 1 : 0), MAX_WAIT_MS);
     const at = now + wait;
     if (this.#timer !== null && this.#timerAt <= at) return;
     this.#disarm();
@@ -401,25 +407,38 @@ export class Scheduler implements RunnerHost {
   readonly #onTimer = (): void => {
     this.#timer = null;
     this.#timerAt = Number.POSITIVE_INFINITY;
-    const started = Date.now();
+    const first = this.#queue.peek();
+    if (first !== undefined && !this.#wake.sleepUntil(first.due)) {
+      // Not due yet, and too far off (or out of sleep budget) to sleep the rest: wait some more.
+      this.#arm(Date.now());
+      return;
+    }
+    const started = preciseNow();
     let now = started;
-    for (;;) {
-      let top = this.#queue.popDue(now);
-      if (top === undefined) {
-        // Entries that came due while this pass ran go now, not a timer turn (≥ 1 ms) later,
-        // so that lateness does not pile up over a long pass; but never starve I/O.
-        const fresh = Date.now();
-        if (fresh === now || fresh - started >= MAX_PASS_MS) break;
-        now = fresh;
-        top = this.#queue.popDue(now);
-        if (top === undefined) break;
+    this.#runner.beginPass();
+    try {
+      for (;;) {
+        let top = this.#queue.popDue(now);
+        if (top === undefined) {
+          // Entries that came due while this pass ran, or come due within a moment of its end,
+          // go in this pass, not a timer turn (a millisecond or more) later; but a pass never
+          // keeps I/O waiting for long.
+          if (preciseNow() - started >= MAX_PASS_MS) break;
+          const next = this.#queue.peek();
+          if (next === undefined || !this.#wake.sleepUntil(next.due)) break;
+          now = preciseNow();
+          top = this.#queue.popDue(now);
+          if (top === undefined) break;
+        }
+        if (top instanceof RetryEntry) {
+          top.state.pendingRetries--;
+          if (top.state.active) void this.#runner.execute(top.state, top.slot, top.attempt);
+        } else {
+          this.#fire(top, now);
+        }
       }
-      if (top instanceof RetryEntry) {
-        top.state.pendingRetries--;
-        if (top.state.active) void this.#runner.execute(top.state, top.slot, top.attempt);
-      } else {
-        this.#fire(top, now);
-      }
+    } finally {
+      this.#runner.endPass();
     }
     // Measured after the runs: a synchronous run must not make the next wait too short.
     this.#arm(Date.now());

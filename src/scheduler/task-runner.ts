@@ -4,6 +4,7 @@ import { contextStorage, type TaskContext } from '../context/store.js';
 import { DaebusError, errorMessage } from '../errors/daebus-error.js';
 import { RateLimitedLog } from '../logging/rate-limited-log.js';
 import type { BackgroundTask } from './background-task.js';
+import { EndedRuns } from './ended-runs.js';
 import type { ExclusiveLock } from './exclusive-lock.js';
 import type { RunResult } from './run-history.js';
 import type { TaskEvent, TaskEventName, TaskEventSink } from './task-events.js';
@@ -102,9 +103,27 @@ export class TaskRunner {
   readonly #timed = new Set<AbortController>();
   /** The shutdown signal that #timed listens to (one listener, whatever the number of runs). */
   #linked: AbortSignal | null = null;
+  /** Synchronous runs that ended well during the current timer pass, not recorded yet. */
+  readonly #ended = new EndedRuns();
+  /** True during a timer pass: successful synchronous runs wait in #ended. */
+  #inPass = false;
 
   constructor(host: RunnerHost) {
     this.#host = host;
+  }
+
+  /**
+   * A timer pass begins: until {@link endPass}, a synchronous run that ends
+   * well is recorded at the end of the pass, after every due run has started.
+   */
+  beginPass(): void {
+    this.#inPass = true;
+  }
+
+  /** The timer pass has started every due run: records the runs that ended meanwhile. */
+  endPass(): void {
+    this.#inPass = false;
+    if (this.#ended.size > 0) this.#ended.drain(this.#recordSuccess);
   }
 
   /** Runs (or skips, queues, hands elsewhere) one run of `state` for `slot` (null for a trigger). */
@@ -202,8 +221,11 @@ export class TaskRunner {
     try {
       result = contextStorage.run(context, state.fn, args);
     } catch (err) {
+      const endedAt = Date.now();
       if (controller !== null) this.#timed.delete(controller);
-      this.#record(state, runId, slot, attempt, startedAt, 'error', err);
+      // Runs that ended earlier in this pass are recorded first: the history keeps their order.
+      if (this.#ended.size > 0) this.#ended.drain(this.#recordSuccess);
+      this.#record(state, runId, slot, attempt, startedAt, endedAt, 'error', err);
       this.#release(state, slot, claimed);
       return 'failed';
     }
@@ -212,8 +234,10 @@ export class TaskRunner {
       typeof result !== 'object' ||
       typeof (result as PromiseLike<unknown>).then !== 'function'
     ) {
+      const endedAt = Date.now();
       if (controller !== null) this.#timed.delete(controller);
-      this.#record(state, runId, slot, attempt, startedAt, 'success', undefined);
+      if (this.#inPass) this.#ended.add(state, runId, slot, attempt, startedAt, endedAt);
+      else this.#record(state, runId, slot, attempt, startedAt, endedAt, 'success', undefined);
       this.#release(state, slot, claimed);
       return 'succeeded';
     }
@@ -279,6 +303,7 @@ export class TaskRunner {
         run.slot,
         run.attempt,
         run.startedAt,
+        Date.now(),
         failed ? 'error' : 'success',
         err,
       );
@@ -300,7 +325,16 @@ export class TaskRunner {
     state.ensureStats().timeouts++;
     run.recorded = true;
     run.controller!.abort(error);
-    this.#record(state, run.runId, run.slot, run.attempt, run.startedAt, 'timeout', error);
+    this.#record(
+      state,
+      run.runId,
+      run.slot,
+      run.attempt,
+      run.startedAt,
+      Date.now(),
+      'timeout',
+      error,
+    );
     this.#emit('task:timeout', state, run.runId, run.slot, run.startedAt, run.attempt, error);
     const stuckAfterMs = state.options.stuckAfterMs;
     if (stuckAfterMs !== null)
@@ -326,6 +360,15 @@ export class TaskRunner {
     this.#release(state, run.slot, run.claimed);
   }
 
+  readonly #recordSuccess = (
+    state: TaskState,
+    runId: number,
+    slot: number | null,
+    attempt: number,
+    startedAt: number,
+    endedAt: number,
+  ): void => this.#record(state, runId, slot, attempt, startedAt, endedAt, 'success', undefined);
+
   /** Writes a finished run into the task's statistics, history and events, and plans its retry. */
   #record(
     state: TaskState,
@@ -333,10 +376,10 @@ export class TaskRunner {
     slot: number | null,
     attempt: number,
     startedAt: number,
+    endedAt: number,
     result: RunResult,
     err: unknown,
   ): void {
-    const endedAt = Date.now();
     const duration = endedAt - startedAt;
     const stats = state.ensureStats();
     stats.runs++;

@@ -148,6 +148,43 @@ describe('task events', () => {
     ]);
   });
 
+  it('tasks due together all start before their runs are recorded, and a failure keeps the order', async () => {
+    const app = newApp();
+    const events = collectEvents(app, ['task:start', 'task:success', 'task:error']);
+    const first = app.background('first', 10, () => undefined);
+    let firstRunsSeen = -1;
+    const broken = app.background('broken', 10, () => {
+      firstRunsSeen = first.stats.runs;
+      throw new Error('broken run');
+    });
+    const last = app.background('last', 10, () => undefined);
+    await runApp(app);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(events.map(([name, event]) => `${name} ${event.task}`)).toEqual([
+      'task:start first',
+      'task:start broken',
+      'task:success first',
+      'task:error broken',
+      'task:start last',
+      'task:success last',
+    ]);
+    // `first` had ended but was not recorded yet when `broken` started: recording waits for the
+    // pass, except that a failure first records what ended before it.
+    expect(firstRunsSeen).toBe(0);
+    expect([first.stats.runs, broken.stats.failures, last.stats.runs]).toEqual([1, 1, 1]);
+    expect(first.history.map((r) => r.outcome)).toEqual(['success']);
+    expect(last.history.map((r) => r.outcome)).toEqual(['success']);
+  });
+
+  it('a trigger outside a timer pass is recorded at once', async () => {
+    const app = newApp();
+    const task = app.background('now', 3600, () => undefined);
+    await runApp(app);
+    expect(await task.trigger()).toBe('succeeded');
+    expect(task.stats.runs).toBe(1);
+    expect(task.history).toHaveLength(1);
+  });
+
   it('a late run: scheduledAt is its slot, startedAt when it really started', async () => {
     const app = newApp();
     const events = collectEvents(app);

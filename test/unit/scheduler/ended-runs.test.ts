@@ -1,0 +1,58 @@
+/** The buffer of runs a timer pass records after it has started every due run. */
+import { describe, expect, it } from 'vitest';
+import { EndedRuns } from '../../../src/scheduler/ended-runs.js';
+import type { TaskState } from '../../../src/scheduler/task-state.js';
+
+const stateA = { name: 'a' } as TaskState;
+const stateB = { name: 'b' } as TaskState;
+
+type Recorded = [string, number, number | null, number, number, number];
+
+function drainAll(runs: EndedRuns): Recorded[] {
+  const recorded: Recorded[] = [];
+  runs.drain((state, runId, slot, attempt, startedAt, endedAt) => {
+    recorded.push([state.name, runId, slot, attempt, startedAt, endedAt]);
+  });
+  return recorded;
+}
+
+describe('EndedRuns', () => {
+  it('hands runs back oldest first, with every field as given', () => {
+    const runs = new EndedRuns();
+    runs.add(stateA, 1, 1_000, 0, 1_001, 1_002.5);
+    runs.add(stateB, 7, 2_000, 2, 2_003, 2_010);
+    expect(runs.size).toBe(2);
+    expect(drainAll(runs)).toEqual([
+      ['a', 1, 1_000, 0, 1_001, 1_002.5],
+      ['b', 7, 2_000, 2, 2_003, 2_010],
+    ]);
+  });
+
+  it('keeps a trigger (no slot) as null', () => {
+    const runs = new EndedRuns();
+    runs.add(stateA, 3, null, 0, 5, 6);
+    expect(drainAll(runs)).toEqual([['a', 3, null, 0, 5, 6]]);
+  });
+
+  it('is empty after a drain, and reusable', () => {
+    const runs = new EndedRuns();
+    runs.add(stateA, 1, 10, 0, 11, 12);
+    drainAll(runs);
+    expect(runs.size).toBe(0);
+    expect(drainAll(runs)).toEqual([]);
+    runs.add(stateB, 2, 20, 1, 21, 22);
+    expect(drainAll(runs)).toEqual([['b', 2, 20, 1, 21, 22]]);
+  });
+
+  it('also records a run added while it drains', () => {
+    const runs = new EndedRuns();
+    runs.add(stateA, 1, 10, 0, 11, 12);
+    const seen: number[] = [];
+    runs.drain((_state, runId) => {
+      seen.push(runId);
+      if (runId === 1) runs.add(stateB, 2, 20, 0, 21, 22);
+    });
+    expect(seen).toEqual([1, 2]);
+    expect(runs.size).toBe(0);
+  });
+});

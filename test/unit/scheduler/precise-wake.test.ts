@@ -1,0 +1,71 @@
+/**
+ * The scheduler's precise wake-ups: a sub-millisecond wall clock, and a sleep
+ * that never ends before its due time, refuses what is too far off, keeps to
+ * its budget, and steps aside under fake timers.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { MAX_SLEEP_MS, PreciseWake, preciseNow } from '../../../src/scheduler/precise-wake.js';
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('preciseNow', () => {
+  it('stays within the millisecond Date.now() gives', () => {
+    for (let i = 0; i < 1000; i++) {
+      const before = Date.now();
+      const precise = preciseNow();
+      const after = Date.now();
+      expect(precise).toBeGreaterThanOrEqual(before);
+      expect(precise).toBeLessThan(after + 1);
+    }
+  });
+
+  it('follows a wall clock that is set', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.UTC(2031, 5, 1));
+    const now = preciseNow();
+    expect(now).toBeGreaterThanOrEqual(Date.UTC(2031, 5, 1));
+    expect(now).toBeLessThan(Date.UTC(2031, 5, 1) + 1);
+    vi.useRealTimers();
+    expect(Math.abs(preciseNow() - Date.now())).toBeLessThan(1);
+  });
+});
+
+describe('PreciseWake', () => {
+  it('returns at once for a due time that has passed', () => {
+    expect(new PreciseWake().sleepUntil(Date.now() - 5)).toBe(true);
+  });
+
+  it('refuses to sleep for more than MAX_SLEEP_MS', () => {
+    const wake = new PreciseWake();
+    const before = performance.now();
+    expect(wake.sleepUntil(preciseNow() + MAX_SLEEP_MS + 5)).toBe(false);
+    expect(performance.now() - before).toBeLessThan(MAX_SLEEP_MS);
+  });
+
+  it('never wakes before the due time', () => {
+    const wake = new PreciseWake();
+    for (let i = 0; i < 5; i++) {
+      const due = preciseNow() + 1.5;
+      if (wake.sleepUntil(due)) expect(preciseNow()).toBeGreaterThanOrEqual(due);
+    }
+  });
+
+  it('keeps to its budget: back-to-back sleeps are refused once it is spent', () => {
+    const wake = new PreciseWake();
+    const answers: boolean[] = [];
+    for (let i = 0; i < 40; i++) answers.push(wake.sleepUntil(preciseNow() + 1.9));
+    expect(answers[0]).toBe(true);
+    expect(answers).toContain(false);
+    expect(wake.enabled).toBe(true);
+  });
+
+  it('steps aside for good under fake timers, whose clock does not move while it sleeps', () => {
+    vi.useFakeTimers();
+    const wake = new PreciseWake();
+    expect(wake.sleepUntil(Date.now() + 1)).toBe(false);
+    expect(wake.enabled).toBe(false);
+    expect(wake.sleepUntil(Date.now() + 1)).toBe(false);
+  });
+});
