@@ -2,15 +2,15 @@
  * Storage for run histories: large shared `Float64Array` slabs cut into
  * regions, one region per task that has run. A task's first run then takes a
  * free region instead of allocating a typed array of its own (which costs a
- * separate backing store each). A region goes back to its pool when the
- * history that holds it is garbage-collected (a removed task whose handle
- * nobody keeps), so a history stays readable for as long as anyone can read it.
+ * separate backing store each), and no object at all: the history holds the
+ * slab and the region's offset itself. A region goes back to its pool when
+ * its task is removed.
  */
 
-/** One region of a slab: `data[base … base + length)` belongs to one history. */
-export interface SlabRegion {
-  readonly data: Float64Array;
-  readonly base: number;
+/** What holds a region: `data[base … base + length)` belongs to it. */
+export interface RegionHolder {
+  data: Float64Array | null;
+  base: number;
 }
 
 /** Numbers per slab (512 KiB). */
@@ -20,44 +20,47 @@ interface Pool {
   /** The slab regions are cut from, and how much of it is used. */
   slab: Float64Array | null;
   used: number;
-  /** Regions given back, ready for reuse. */
-  free: SlabRegion[];
+  /** Regions given back, ready for reuse: their slabs and offsets, side by side. */
+  freeSlabs: Float64Array[];
+  freeBases: number[];
 }
 
 /** Pools by region length: histories of one capacity share slabs. */
 const pools = new Map<number, Pool>();
 
-/** Returns a collected history's region to its pool. */
-const reclaim = new FinalizationRegistry<{ region: SlabRegion; length: number }>(
-  ({ region, length }) => returnRegion(region, length),
-);
-
-/** A region of `length` numbers for `owner`, returned to the pool when `owner` is collected. */
-export function takeRegion(owner: object, length: number): SlabRegion {
-  const region = cutRegion(length);
-  reclaim.register(owner, { region, length });
-  return region;
-}
-
-function cutRegion(length: number): SlabRegion {
-  if (length > SLAB_SIZE / 4) return { data: new Float64Array(length), base: 0 };
+/** Gives `holder` a region of `length` numbers (zeroed, or as its previous holder left it). */
+export function takeRegion(holder: RegionHolder, length: number): void {
+  if (length > SLAB_SIZE / 4) {
+    holder.data = new Float64Array(length);
+    holder.base = 0;
+    return;
+  }
   let pool = pools.get(length);
   if (pool === undefined) {
-    pool = { slab: null, used: 0, free: [] };
+    pool = { slab: null, used: 0, freeSlabs: [], freeBases: [] };
     pools.set(length, pool);
   }
-  const reused = pool.free.pop();
-  if (reused !== undefined) return reused;
+  const reused = pool.freeSlabs.pop();
+  if (reused !== undefined) {
+    holder.data = reused;
+    holder.base = pool.freeBases.pop()!;
+    return;
+  }
   if (pool.slab === null || pool.used + length > pool.slab.length) {
     pool.slab = new Float64Array(Math.floor(SLAB_SIZE / length) * length);
     pool.used = 0;
   }
-  const region = { data: pool.slab, base: pool.used };
+  holder.data = pool.slab;
+  holder.base = pool.used;
   pool.used += length;
-  return region;
 }
 
-function returnRegion(region: SlabRegion, length: number): void {
-  if (length > SLAB_SIZE / 4) return;
-  pools.get(length)?.free.push(region);
+/** Returns `holder`'s region of `length` numbers to its pool; the holder must not use it again. */
+export function returnRegion(holder: RegionHolder, length: number): void {
+  const data = holder.data;
+  holder.data = null;
+  if (data === null || length > SLAB_SIZE / 4) return;
+  const pool = pools.get(length);
+  pool?.freeSlabs.push(data);
+  pool?.freeBases.push(holder.base);
 }

@@ -1,4 +1,4 @@
-import { type SlabRegion, takeRegion } from './history-slab.js';
+import { type RegionHolder, returnRegion, takeRegion } from './history-slab.js';
 
 /** How one run ended. */
 export type RunResult = 'success' | 'error' | 'timeout';
@@ -28,16 +28,20 @@ const FIELDS = 6;
  * go into a plain array, made on the first failure), so recording a run
  * allocates nothing: a long-lived ring of fresh objects would keep the
  * garbage collector busy with thousands of tasks. Nothing is taken before the
- * first run; the region goes back to the pool when the history is collected.
+ * first run; when the task is removed, the history moves to an array of its
+ * own and the region goes back to the pool.
  */
-export class RunHistory {
+export class RunHistory implements RegionHolder {
   readonly #capacity: number;
-  /** Ring of runs, FIELDS numbers each, at #region.base in #region.data; slot #next is written next. */
-  #region: SlabRegion | null = null;
+  /** Ring of runs, FIELDS numbers each, from `base` in `data`; slot #next is written next. Owned by the slab pool's functions. */
+  data: Float64Array | null = null;
+  base = 0;
   /** Error message per ring slot, or null; made on the first failure. */
   #errors: Array<string | null> | null = null;
   #count = 0;
   #next = 0;
+  /** The runs are in an array of the history's own, no longer in a shared slab. */
+  #detached = false;
 
   constructor(capacity: number) {
     this.#capacity = capacity;
@@ -53,9 +57,9 @@ export class RunHistory {
     attempt: number,
   ): void {
     if (this.#capacity === 0) return;
-    this.#region ??= takeRegion(this, this.#capacity * FIELDS);
-    const { data, base } = this.#region;
-    const at = base + this.#next * FIELDS;
+    if (this.data === null) takeRegion(this, this.#capacity * FIELDS);
+    const data = this.data!;
+    const at = this.base + this.#next * FIELDS;
     data[at] = runId;
     data[at + 1] = scheduledAt ?? Number.NaN;
     data[at + 2] = startedAt;
@@ -70,8 +74,8 @@ export class RunHistory {
 
   /** The records, oldest first, in their wire form. */
   list(): RunRecord[] {
-    if (this.#region === null) return [];
-    const { data, base } = this.#region;
+    const { data, base } = this;
+    if (data === null) return [];
     const records: RunRecord[] = [];
     const first = this.#count < this.#capacity ? 0 : this.#next;
     for (let i = 0; i < this.#count; i++) {
@@ -89,5 +93,21 @@ export class RunHistory {
       });
     }
     return records;
+  }
+
+  /**
+   * The task is gone: keeps the runs in an array of the history's own (it
+   * stays readable for as long as anyone holds the task) and gives the shared
+   * region back.
+   */
+  detach(): void {
+    const { data, base } = this;
+    if (data === null || this.#detached) return;
+    this.#detached = true;
+    const length = this.#capacity * FIELDS;
+    const own = data.slice(base, base + length);
+    returnRegion(this, length);
+    this.data = own;
+    this.base = 0;
   }
 }

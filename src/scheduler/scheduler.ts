@@ -293,6 +293,7 @@ export class Scheduler implements RunnerHost {
     this.#queue.remove(state);
     state.active = false;
     state.queued = null;
+    state.stats?.history.detach();
   }
 
   // RunnerHost

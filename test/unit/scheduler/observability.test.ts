@@ -36,6 +36,21 @@ describe('run history', () => {
     expect(task.stats.runs).toBe(25);
   });
 
+  it('stays readable after the task is cancelled, while its storage serves a new task', async () => {
+    const app = newApp();
+    const gone = app.background('gone', 1, () => undefined, { history: 3 });
+    await runApp(app);
+    await vi.advanceTimersByTimeAsync(4_000);
+    const before = gone.history;
+    expect(before.map((r) => r.run_id)).toEqual([2, 3, 4]);
+    gone.cancel();
+    // A task of the same history size registered now may take the storage the cancelled one gave back.
+    const next = app.background('next', 1, () => undefined, { history: 3 });
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(next.history.map((r) => r.run_id)).toEqual([3, 4, 5]);
+    expect(gone.history).toEqual(before);
+  });
+
   it('is bounded by the history option; 0 keeps none', async () => {
     const app = newApp();
     const three = app.background('three', 1, () => undefined, { history: 3 });
