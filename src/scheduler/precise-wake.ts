@@ -4,15 +4,15 @@
  * A Node.js timer fires on whole milliseconds of the event loop's clock, and
  * the machine takes a while to wake from a long sleep: a timer set for a due
  * time fires 1 to 3 ms after it. The scheduler therefore sets its timer a few
- * milliseconds early and sleeps the thread for what is left (at most
- * {@link MAX_SLEEP_MS}), which ends within a fraction of a millisecond of the
- * due time. The sleep uses no CPU, but the event loop waits meanwhile, so a
+ * milliseconds early (a second, shorter timer follows when the first came too
+ * early) and sleeps the thread for what is left (at most {@link MAX_SLEEP_MS}),
+ * which ends within a fraction of a millisecond of the due time. The sleep uses no CPU, but the event loop waits meanwhile, so a
  * budget keeps it to a small share of the time (about 2%): under a schedule
  * dense enough to exhaust it, runs simply start on the timer.
  */
 
 /** How long before a due time the scheduler's timer is set to fire. */
-export const EARLY_WAKE_MS = 3;
+export const EARLY_WAKE_MS = 4;
 
 /** The longest the thread is put to sleep before a due time. */
 export const MAX_SLEEP_MS = 2;

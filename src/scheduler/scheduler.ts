@@ -13,7 +13,7 @@ import {
   regridInterval,
   setPendingSlot,
 } from './next-run.js';
-import { EARLY_WAKE_MS, PreciseWake, preciseNow } from './precise-wake.js';
+import { EARLY_WAKE_MS, MAX_SLEEP_MS, PreciseWake, preciseNow } from './precise-wake.js';
 import type { TaskEventSink } from './task-events.js';
 import {
   intervalToMs,
@@ -389,8 +389,11 @@ export class Scheduler implements RunnerHost {
       return;
     }
     const untilDue = top.due - now;
-    // Early on purpose: the last moment before the due time is slept precisely (precise-wake.ts).
-    const early = this.#wake.enabled ? EARLY_WAKE_MS : 0;
+    // Early on purpose, so that the last moment before the due time is slept precisely
+    // (precise-wake.ts): a first wake comes EARLY_WAKE_MS ahead, and when it came too early to
+    // sleep the rest, a second one aims at MAX_SLEEP_MS ahead.
+    let early = 0;
+    if (this.#wake.enabled) early = untilDue > EARLY_WAKE_MS ? EARLY_WAKE_MS : MAX_SLEEP_MS;
     const wait = Math.min(Math.max(Math.ceil(untilDue - early), untilDue > 0 ? 1 : 0), MAX_WAIT_MS);
     const at = now + wait;
     if (this.#timer !== null && this.#timerAt <= at) return;
