@@ -22,8 +22,9 @@ export function createCron(task: string, expression: unknown, timezone: string |
     );
   }
   if (timezone !== null) checkTimezone(task, timezone);
+  let cron: Cron;
   try {
-    return new Cron(expression, { paused: true, timezone: timezone ?? undefined });
+    cron = new Cron(expression, { paused: true, timezone: timezone ?? undefined });
   } catch (err) {
     throw new DaebusError(
       'INVALID_CONFIG',
@@ -31,6 +32,13 @@ export function createCron(task: string, expression: unknown, timezone: string |
       { cause: err },
     );
   }
+  if (cron.nextRun() === null) {
+    throw new DaebusError(
+      'INVALID_CONFIG',
+      `cron expression "${expression}" of task "${task}" never fires (no date matches its day and month fields from now on); check them`,
+    );
+  }
+  return cron;
 }
 
 function checkTimezone(task: string, timezone: string): void {

@@ -16,6 +16,7 @@ import {
 import { EARLY_WAKE_MS, MAX_SLEEP_MS, PreciseWake, preciseNow } from './precise-wake.js';
 import type { TaskEventSink } from './task-events.js';
 import {
+  checkJitter,
   intervalToMs,
   type ResolvedTaskOptions,
   resolveSchedule,
@@ -108,6 +109,7 @@ export class Scheduler implements RunnerHost {
     const resolved = resolveTaskOptions(name, options);
     const body = this.#body(name, fn, resolved);
     if (resolvedSchedule.kind === 'interval') {
+      checkJitter(name, resolved.jitterMs, resolvedSchedule.intervalMs);
       return this.#add(
         new TaskState(name, 'interval', resolvedSchedule.intervalMs, body, resolved),
       );
@@ -199,6 +201,7 @@ export class Scheduler implements RunnerHost {
       );
     }
     const intervalMs = intervalToMs(seconds);
+    checkJitter(state.name, state.options.jitterMs, intervalMs);
     this.#reschedule(state, (now) => {
       const { exclusive, startAt } = state.options;
       if (exclusive || (startAt !== null && startAt > now)) {

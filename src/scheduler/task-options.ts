@@ -46,6 +46,7 @@ export interface BackgroundOptions {
   /**
    * Seconds of random delay, in [0, jitter], added to each run's due time.
    * It never accumulates: each run is due at its grid slot plus its own jitter.
+   * Must be shorter than the interval.
    * @default 0
    */
   jitter?: number;
@@ -68,7 +69,7 @@ export interface BackgroundOptions {
   /**
    * Seconds after which a run that has not ended (for instance one that
    * ignores its aborted signal) is reported as stuck, and the overlap rule
-   * stops waiting for it.
+   * stops waiting for it. At least `timeout`, when both are given.
    * @default twice `timeout`; never without a timeout
    */
   stuckAfter?: number;
@@ -175,6 +176,19 @@ export function describe(value: unknown): string {
  * `RangeError` that shows the value when it is not a finite number of at
  * least one millisecond.
  */
+/**
+ * Jitter delays each run by up to `jitterMs`; as long as the interval, it
+ * could push a run past the next one. Throws INVALID_CONFIG when it would.
+ */
+export function checkJitter(name: string, jitterMs: number, intervalMs: number): void {
+  if (jitterMs > 0 && jitterMs >= intervalMs) {
+    throw new DaebusError(
+      'INVALID_CONFIG',
+      `option "jitter" of task "${name}" (${jitterMs / 1000} s) must be shorter than its interval (${intervalMs / 1000} s): a run could be delayed past the next one`,
+    );
+  }
+}
+
 export function intervalToMs(seconds: unknown, what = 'interval'): number {
   if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < MIN_INTERVAL_SECONDS) {
     throw new RangeError(
@@ -323,6 +337,16 @@ export function resolveTaskOptions(name: string, options: unknown): ResolvedTask
   if (o.stuckAfter !== undefined)
     resolved.stuckAfterMs = seconds(name, 'stuckAfter', o.stuckAfter, false);
   else if (resolved.timeoutMs !== null) resolved.stuckAfterMs = 2 * resolved.timeoutMs;
+  if (
+    resolved.timeoutMs !== null &&
+    resolved.stuckAfterMs !== null &&
+    resolved.stuckAfterMs < resolved.timeoutMs
+  ) {
+    throw new DaebusError(
+      'INVALID_CONFIG',
+      `option "stuckAfter" of task "${name}" (${o.stuckAfter} s) is shorter than its timeout (${o.timeout} s): a run counts as stuck only once its timeout has passed; give stuckAfter at least the timeout`,
+    );
+  }
   if (o.misfire !== undefined) {
     if (!['coalesce', 'skip'].includes(o.misfire))
       fail(name, 'misfire', '"coalesce" or "skip"', o.misfire);

@@ -346,13 +346,30 @@ describe('a cron task on the running scheduler', () => {
     for (const run of runs) expect(Date.parse(run) % (15 * MINUTE)).toBe(0);
   });
 
-  it('an expression that never fires leaves the task done, with no next run', async () => {
-    const { task, runs } = await cronTask('2030-01-01T00:00:00.000Z', '0 0 0 30 2 *', 'UTC');
+  it('a cron task past its endAt is done, with no next run', async () => {
+    vi.setSystemTime(Date.parse('2030-01-01T00:00:00.000Z'));
+    const app = newApp();
+    const runs: string[] = [];
+    const task = app.background(
+      'ending',
+      { cron: '0 0 12 * * *', timezone: 'UTC' },
+      () => void runs.push(iso(Date.now())),
+      { endAt: '2030-01-02T13:00:00.000Z' },
+    );
+    await runApp(app);
+    vi.advanceTimersByTime(3 * DAY);
+    expect(runs).toEqual(['2030-01-01T12:00:00.000Z', '2030-01-02T12:00:00.000Z']);
     expect(task.done).toBe(true);
     expect(task.nextRunAt).toBeNull();
     expect(task.toJSON().next_run_at).toBeNull();
-    vi.advanceTimersByTime(DAY);
-    expect(runs).toEqual([]);
+  });
+
+  it('an expression that never fires is refused before anything is scheduled', () => {
+    const app = newApp();
+    expect(() => app.background('feb30', { cron: '0 0 0 30 2 *', timezone: 'UTC' }, noop)).toThrow(
+      /never fires/,
+    );
+    expect(app.backgroundTasks.feb30).toBeUndefined();
   });
 });
 

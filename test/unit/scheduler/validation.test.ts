@@ -145,3 +145,62 @@ describe('names', () => {
     expect(once.nextRunAt).toEqual(new Date(T0 + 5_000));
   });
 });
+
+describe('options that contradict each other or the schedule', () => {
+  it('rejects a cron expression that never fires', () => {
+    const app = newApp();
+    expectCode(
+      () => app.background('feb30', { cron: '0 0 0 30 2 *' }, noop),
+      'INVALID_CONFIG',
+      'never fires',
+    );
+    expect(Object.keys(app.backgroundTasks)).toEqual([]);
+  });
+
+  it('a live change to a cron expression that never fires is refused and changes nothing', async () => {
+    const app = newApp();
+    const task = app.background('daily', { cron: '0 0 3 * * *' }, noop);
+    await runApp(app);
+    const before = task.nextRunAt;
+    expectCode(
+      () => {
+        task.cron = '0 0 0 31 4 *';
+      },
+      'INVALID_CONFIG',
+      'never fires',
+    );
+    expect(task.cron).toBe('0 0 3 * * *');
+    expect(task.nextRunAt).toEqual(before);
+  });
+
+  it('rejects stuckAfter shorter than timeout, and accepts it equal', () => {
+    const app = newApp();
+    expectCode(
+      () => app.background('stuck', 10, noop, { timeout: 5, stuckAfter: 2 }),
+      'INVALID_CONFIG',
+      'shorter than its timeout',
+    );
+    expect(() => app.background('edge', 10, noop, { timeout: 5, stuckAfter: 5 })).not.toThrow();
+  });
+
+  it('rejects a jitter as long as the interval, at registration and on a live change', async () => {
+    const app = newApp();
+    expectCode(
+      () => app.background('jumpy', 2, noop, { jitter: 2 }),
+      'INVALID_CONFIG',
+      'shorter than its interval',
+    );
+    const task = app.background('calm', 10, noop, { jitter: 3 });
+    await runApp(app);
+    expectCode(
+      () => {
+        task.interval = 3;
+      },
+      'INVALID_CONFIG',
+      'shorter than its interval',
+    );
+    expect(task.interval).toBe(10);
+    task.interval = 4;
+    expect(task.interval).toBe(4);
+  });
+});
