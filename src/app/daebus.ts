@@ -6,6 +6,7 @@ import { registerRunningApp, unregisterRunningApp } from '../context/running-app
 import { prepareContextStorage } from '../context/store.js';
 import { DaebusError, errorMessage } from '../errors/daebus-error.js';
 import { createLogger } from '../logging/logger.js';
+import { RateLimitedLog } from '../logging/rate-limited-log.js';
 import { instanceChannel, serviceChannel, validateName } from '../protocol/names.js';
 import type { BackgroundTask } from '../scheduler/background-task.js';
 import { Scheduler } from '../scheduler/scheduler.js';
@@ -158,6 +159,8 @@ export class Daebus<A extends ActionMap<A> = UntypedActions> extends EventEmitte
   readonly #actions = new Map<string, AnyActionHandler>();
   readonly #listeners = new Map<string, AnyListenHandler[]>();
   readonly #startHooks: StartHook[] = [];
+  /** Log lines about a connection that is not back yet; they can repeat every few seconds. */
+  readonly #connectionComplaints = new RateLimitedLog();
   readonly #closeHooks: StartHook[] = [];
   #baseLogger: Logger | null = null;
   #status: AppStatus = 'idle';
@@ -411,7 +414,9 @@ export class Daebus<A extends ActionMap<A> = UntypedActions> extends EventEmitte
       heartbeat: new Heartbeat(handle, instance, this.#options.heartbeatInterval, startedAt),
       shutdown,
       unsubscribes: [],
-      offStatus: transport.onStatus((status, detail) => this.#onConnection(status, detail)),
+      offStatus: transport.onStatus((status, detail, again) =>
+        this.#onConnection(status, detail, again),
+      ),
       removeSignalHandlers: () => undefined,
     };
     this.#running = running;
@@ -520,8 +525,18 @@ export class Daebus<A extends ActionMap<A> = UntypedActions> extends EventEmitte
     this.#running = null;
   }
 
-  #onConnection(status: TransportStatus, detail?: Error): void {
+  #onConnection(status: TransportStatus, detail?: Error, again = false): void {
     const log = this.log;
+    if (again) {
+      // No change, but news: why the connection is not back yet (rate-limited: it may repeat).
+      this.#connectionComplaints.warn(
+        log,
+        `connection:${status}`,
+        { connection: status, reason: detail?.message },
+        `still ${status}: ${detail?.message ?? 'no reason given'}`,
+      );
+      return;
+    }
     if (status === 'reconnecting') {
       log.warn(
         { connection: status, reason: detail?.message },

@@ -68,7 +68,8 @@ export class ReplyRouter {
   constructor(transport: Transport) {
     this.#transport = transport;
     // A reply published while the connection is down is lost: waiting for it would only time out.
-    this.#offStatus = transport.onStatus((status) => {
+    this.#offStatus = transport.onStatus((status, _detail, again) => {
+      if (again) return; // news about the same status: pending requests were failed already
       if (status === 'reconnecting') {
         this.failAll(
           (pending) =>

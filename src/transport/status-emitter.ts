@@ -1,8 +1,11 @@
 import type { TransportStatus } from './transport.js';
 
-type StatusListener = (status: TransportStatus, detail?: Error) => void;
+type StatusListener = (status: TransportStatus, detail?: Error, again?: boolean) => void;
 
-/** Holds a transport's status and tells listeners of each change (never the same status twice). */
+/**
+ * Holds a transport's status and tells listeners of each change (never the
+ * same status twice), and of news about the status it stays in (`again`).
+ */
 export class StatusEmitter {
   #status: TransportStatus = 'connecting';
   readonly #listeners = new Set<StatusListener>();
@@ -14,9 +17,18 @@ export class StatusEmitter {
   set(status: TransportStatus, detail?: Error): void {
     if (status === this.#status) return;
     this.#status = status;
+    this.#notify(detail, false);
+  }
+
+  /** Tells listeners why the transport stays in its status (a reason worth a log line). */
+  report(detail: Error): void {
+    this.#notify(detail, true);
+  }
+
+  #notify(detail: Error | undefined, again: boolean): void {
     for (const listener of this.#listeners) {
       try {
-        listener(status, detail);
+        listener(this.#status, detail, again);
       } catch {
         // A status listener must not break the transport; listeners log their own errors.
       }

@@ -32,8 +32,14 @@ export interface Transport {
   publish(channel: string, message: string): Promise<number>;
   /** Adds a listener to a channel; several listeners may share a channel. */
   subscribe(channel: string, listener: MessageListener): Promise<Unsubscribe>;
-  /** Calls `listener` on every status change; returns a function that removes it. */
-  onStatus(listener: (status: TransportStatus, detail?: Error) => void): () => void;
+  /**
+   * Calls `listener` on every status change, and with `again` true when the
+   * transport learns why it stays in its status (Redis refused to restore a
+   * subscription, say); returns a function that removes it.
+   */
+  onStatus(
+    listener: (status: TransportStatus, detail?: Error, again?: boolean) => void,
+  ): () => void;
   /** Stops all subscriptions and releases every connection and timer. */
   close(): Promise<void>;
 }

@@ -316,6 +316,47 @@ describe('a Redis with the ACL users of the README', () => {
     }
   });
 
+  it('says why when a changed ACL refuses the subscriptions after a reconnect, and recovers once fixed', async () => {
+    const admin = new Redis(server.port, { lazyConnect: true });
+    await admin.connect();
+    const secret = 'flip-secret-9e1';
+    await admin.call(
+      'ACL',
+      'SETUSER',
+      'flip',
+      'on',
+      `>${secret}`,
+      'allkeys',
+      'allchannels',
+      '+@all',
+    );
+    const captured = captureLogger();
+    const app = new Daebus('flip', { logger: captured.logger, handleSignals: false });
+    try {
+      await app.run({
+        service: 'flip_service',
+        redis: `redis://flip:${secret}@127.0.0.1:${server.port}`,
+      });
+      // The ACL changes while the service is cut off: back, it may connect but not subscribe.
+      await admin.call('ACL', 'SETUSER', 'flip', 'resetchannels');
+      await admin.call('CLIENT', 'KILL', 'USER', 'flip');
+      const refused = () =>
+        captured.records.find((r) => String(r.msg).startsWith('still reconnecting'));
+      await waitFor(() => refused() !== undefined, 'the refusal to be logged', 10_000);
+      expect(refused()!.msg).toContain('refused to restore the subscriptions (flip_service');
+      expect(refused()!.msg).toContain('NOPERM');
+      expect(app.status).toBe('reconnecting');
+      // Fixed: the next try brings every subscription back.
+      await admin.call('ACL', 'SETUSER', 'flip', 'allchannels');
+      await waitFor(() => app.status === 'running', 'the service to run again', 10_000);
+      expect(JSON.stringify(captured.records)).not.toContain(secret);
+    } finally {
+      await app.close();
+      await admin.call('ACL', 'DELUSER', 'flip');
+      await admin.quit();
+    }
+  });
+
   it('refuses a wrong password for an ACL user at once', async () => {
     const err = await refusedAtStart(as('monitor', 'not-the-password'), transcript);
     expect(err.code).toBe('ACCESS_DENIED');

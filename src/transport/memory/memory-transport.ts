@@ -51,7 +51,9 @@ export class MemoryTransport implements Transport {
     };
   }
 
-  onStatus(listener: (status: TransportStatus, detail?: Error) => void): () => void {
+  onStatus(
+    listener: (status: TransportStatus, detail?: Error, again?: boolean) => void,
+  ): () => void {
     return this.#status.on(listener);
   }
 

@@ -53,6 +53,9 @@ const PUBLISH_HIGH_WATER = 2_000;
 /** …and the number under which it reads on. */
 const PUBLISH_LOW_WATER = 500;
 
+/** How long after Redis refused to restore the subscriptions they are tried again. */
+const RESUBSCRIBE_RETRY_MS = 2_000;
+
 /** Errors by which Redis refuses a user: a wrong or missing password, or an ACL without the permission. */
 const REFUSAL = /\b(WRONGPASS|NOAUTH|NOPERM)\b|invalid password/;
 
@@ -105,6 +108,8 @@ export class RedisTransport implements Transport {
   #lastError: Error | null = null;
   /** Set while `connect()` waits: fails it at once when Redis refuses the credentials. */
   #refuse: ((err: Error) => void) | null = null;
+  /** Set while a refused re-subscription waits to be tried again. */
+  #resubscribeTimer: NodeJS.Timeout | null = null;
 
   constructor(options: RedisTransportOptions = {}) {
     this.#url = resolveRedisUrl(options.url);
@@ -228,12 +233,16 @@ export class RedisTransport implements Transport {
     };
   }
 
-  onStatus(listener: (status: TransportStatus, detail?: Error) => void): () => void {
+  onStatus(
+    listener: (status: TransportStatus, detail?: Error, again?: boolean) => void,
+  ): () => void {
     return this.#status.on(listener);
   }
 
   async close(): Promise<void> {
     if (this.#status.status === 'closed') return;
+    clearTimeout(this.#resubscribeTimer ?? undefined);
+    this.#resubscribeTimer = null;
     this.#status.set('closed');
     this.#status.clear();
     this.#listeners.clear();
@@ -311,8 +320,19 @@ export class RedisTransport implements Transport {
     if (channels.length > 0) {
       try {
         await subscriber.subscribe(...channels);
-      } catch {
-        return; // lost again; the next 'ready' retries
+      } catch (err) {
+        if (!isAccessRefusal(err)) return; // lost again; the next 'ready' retries
+        // Connected, but this user may no longer subscribe (its ACL changed while Redis was
+        // away): say so, and try again a little later, so that a fixed ACL brings them back.
+        this.#status.report(
+          this.#accessDenied(err, `restore the subscriptions (${channels.join(', ')})`),
+        );
+        clearTimeout(this.#resubscribeTimer ?? undefined);
+        this.#resubscribeTimer = setTimeout(() => {
+          this.#resubscribeTimer = null;
+          void this.#onReady();
+        }, RESUBSCRIBE_RETRY_MS);
+        return;
       }
     }
     if (commands.status === 'ready' && subscriber.status === 'ready') this.#status.set('ready');
