@@ -40,7 +40,7 @@ export class RunHistory implements RegionHolder {
   #errors: Array<string | null> | null = null;
   #count = 0;
   #next = 0;
-  /** The runs are in an array of the history's own, no longer in a shared slab. */
+  /** The task is gone: the runs are (or will be) in an array of the history's own, not a shared slab. */
   #detached = false;
 
   constructor(capacity: number) {
@@ -57,7 +57,11 @@ export class RunHistory implements RegionHolder {
     attempt: number,
   ): void {
     if (this.#capacity === 0) return;
-    if (this.data === null) takeRegion(this, this.#capacity * FIELDS);
+    if (this.data === null) {
+      // A history detached before its first run (a one-time task, recorded after its pass) owns its array.
+      if (this.#detached) this.data = new Float64Array(this.#capacity * FIELDS);
+      else takeRegion(this, this.#capacity * FIELDS);
+    }
     const data = this.data!;
     const at = this.base + this.#next * FIELDS;
     data[at] = runId;
@@ -102,8 +106,9 @@ export class RunHistory implements RegionHolder {
    */
   detach(): void {
     const { data, base } = this;
-    if (data === null || this.#detached) return;
+    if (this.#detached) return;
     this.#detached = true;
+    if (data === null) return;
     const length = this.#capacity * FIELDS;
     const own = data.slice(base, base + length);
     returnRegion(this, length);

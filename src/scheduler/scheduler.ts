@@ -296,7 +296,8 @@ export class Scheduler implements RunnerHost {
     this.#queue.remove(state);
     state.active = false;
     state.queued = null;
-    state.stats?.history.detach();
+    // Even before its first run is recorded (which may wait for the end of the pass).
+    state.ensureStats().history.detach();
   }
 
   // RunnerHost

@@ -360,6 +360,7 @@ export class TaskRunner {
     this.#release(state, run.slot, run.claimed);
   }
 
+  /** Records a successful run that waited for the end of its timer pass. */
   readonly #recordSuccess = (
     state: TaskState,
     runId: number,
