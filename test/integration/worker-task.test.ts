@@ -170,8 +170,9 @@ describe('worker tasks in process (memory transport)', () => {
     name: string,
     file: string,
     timeout?: number,
-  ): Promise<{ app: Daebus; events: [string, TaskEvent][] }> {
-    const { logger } = captureLogger();
+  ): Promise<{ app: Daebus; events: [string, TaskEvent][]; records: LogRecord[] }> {
+    const { logger, records } = captureLogger();
+    logger.level = 'info';
     const app = new Daebus('worker-unit', { handleSignals: false, logger });
     const events: [string, TaskEvent][] = [];
     for (const event of ['task:start', 'task:success', 'task:error', 'task:timeout'] as const) {
@@ -179,8 +180,22 @@ describe('worker tasks in process (memory transport)', () => {
     }
     app.after(0, { name, worker: workerModule(file), ...(timeout && { timeout }) });
     await app.run({ service: 'worker_unit', transport: 'memory' });
-    return { app, events };
+    return { app, events, records: records as LogRecord[] };
   }
+
+  it("writes the worker's log lines with the service's logger, at its level, marked worker: true", async () => {
+    const { app, events, records } = await runOnce('chatty', 'log-lines.ts');
+    await waitFor(() => events.some(([e]) => e === 'task:success'), 'the run to end');
+    const lines = records.filter((r) => r.worker === true);
+    expect(lines.map((r) => [r.level, r.msg])).toEqual([
+      [30, 'crunched the numbers'],
+      [40, 'input looked odd'],
+    ]);
+    expect(lines[0]).toMatchObject({ task: 'chatty', crunched: 42 });
+    expect(lines[1]!.err).toMatchObject({ message: 'odd input', type: 'Error' });
+    expect(String((lines[1]!.err as { stack: string }).stack)).toContain('log-lines');
+    await app.close();
+  });
 
   it('a throwing worker module fails the run with its own error', async () => {
     const { app, events } = await runOnce('explode', 'throw-error.ts');

@@ -2,11 +2,13 @@
  * The first code a worker task's thread runs: it loads the user's module,
  * calls its default export with a run object like a task's own (a signal that
  * aborts when the service closes, a logger bound to the task), and reports
- * how the run ended. Internal: not part of the public API.
+ * how the run ended. The logger's lines go to the service, which writes them
+ * with its own logger (its level, format and destination). Internal: not
+ * part of the public API.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
-import type { WorkerAbort, WorkerResult, WorkerStart } from './worker-protocol.js';
+import type { WorkerAbort, WorkerLog, WorkerResult, WorkerStart } from './worker-protocol.js';
 
 const start = workerData as WorkerStart;
 const port = parentPort!;
@@ -28,11 +30,15 @@ try {
       `worker module ${start.module} must export a task function as its default export`,
     );
   }
-  const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' }).child({
-    service: start.service,
-    task: start.task,
-    worker: true,
-  });
+  const logger = pino(
+    { level: start.logLevel, base: null, timestamp: false },
+    {
+      write(line: string) {
+        const message: WorkerLog = { type: 'log', line };
+        port.postMessage(message);
+      },
+    },
+  );
   await fn({
     signal: controller.signal,
     logger,

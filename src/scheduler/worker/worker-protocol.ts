@@ -10,6 +10,8 @@ export interface WorkerStart {
   attempt: number;
   /** The service name, for the worker's log lines. */
   service: string;
+  /** The level of the service's logger: the worker's logger writes nothing below it. */
+  logLevel: string;
 }
 
 /** Service to worker: the run's signal aborted (the service is closing). */
@@ -22,3 +24,12 @@ export interface WorkerAbort {
 export type WorkerResult =
   | { type: 'done' }
   | { type: 'error'; name: string; message: string; stack: string | undefined };
+
+/** Worker to service: one line of the run's logger (pino's JSON), for the service's logger to write. */
+export interface WorkerLog {
+  type: 'log';
+  line: string;
+}
+
+/** Everything a worker sends. */
+export type WorkerMessage = WorkerResult | WorkerLog;

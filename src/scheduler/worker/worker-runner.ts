@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
 import type { TaskFunction, TaskRun } from '../task-state.js';
-import type { WorkerAbort, WorkerResult, WorkerStart } from './worker-protocol.js';
+import type { WorkerAbort, WorkerMessage, WorkerResult, WorkerStart } from './worker-protocol.js';
 
 /** Run from TypeScript source (tsx, vitest) rather than from the built package. */
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
@@ -32,6 +33,39 @@ function sourceBootstrap(): string | null {
 }
 const BOOTSTRAP = sourceBootstrap();
 
+/** pino's level numbers, by the method that writes them. */
+const LEVEL_METHODS: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = {
+  10: 'trace',
+  20: 'debug',
+  30: 'info',
+  40: 'warn',
+  50: 'error',
+  60: 'fatal',
+};
+
+/** Writes one of a worker's log lines with the task's logger, marked `worker: true`. */
+function writeWorkerLine(logger: Logger, line: string): void {
+  let parsed: { level?: number; msg?: string; [field: string]: unknown };
+  try {
+    parsed = JSON.parse(line) as typeof parsed;
+  } catch {
+    logger.warn({ worker: true, line }, 'a worker wrote a log line that is not JSON');
+    return;
+  }
+  const { level, msg, ...fields } = parsed;
+  // An error crossed the thread as pino's plain { type, message, stack }: an Error again, so that
+  // the service's logger serializes it as its own.
+  const err = fields.err as { type?: string; message?: string; stack?: string } | undefined;
+  if (err !== null && typeof err === 'object' && typeof err.message === 'string') {
+    const error = new Error(err.message);
+    if (err.type !== undefined) error.name = err.type;
+    if (err.stack !== undefined) error.stack = err.stack;
+    fields.err = error;
+  }
+  const method = LEVEL_METHODS[level ?? 30] ?? 'info';
+  logger[method]({ ...fields, worker: true }, msg ?? '');
+}
+
 /** Terminates the worker tasks of `workers` still running (after the shutdown grace period). */
 export async function terminateWorkers(workers: Set<Worker>): Promise<void> {
   await Promise.all([...workers].map((worker) => worker.terminate()));
@@ -60,6 +94,7 @@ export function workerTaskFunction(
         scheduledAt: run.scheduledAt,
         attempt: run.attempt,
         service: service(),
+        logLevel: run.logger.level,
       };
       const worker =
         BOOTSTRAP === null
@@ -77,8 +112,9 @@ export function workerTaskFunction(
         worker.postMessage(message);
       };
       run.signal.addEventListener('abort', onAbort, { once: true });
-      worker.on('message', (message: WorkerResult) => {
-        result = message;
+      worker.on('message', (message: WorkerMessage) => {
+        if (message.type === 'log') writeWorkerLine(run.logger, message.line);
+        else result = message;
       });
       worker.once('error', (err) => {
         result = { type: 'error', name: err.name, message: err.message, stack: err.stack };
