@@ -64,6 +64,26 @@ export function isAccessRefusal(err: unknown): boolean {
   return err instanceof Error && REFUSAL.test(err.message);
 }
 
+/** Node's codes for a server certificate that does not verify (OpenSSL's, and the host name check). */
+const CERTIFICATE_FAILURES = new Set([
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_SIGNATURE_FAILURE',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** True for a TLS connection refused because the server's certificate does not verify. */
+export function isCertificateFailure(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && CERTIFICATE_FAILURES.has(code);
+}
+
 /** Commands whose arguments hold credentials. */
 const SECRET_COMMANDS = new Set(['auth', 'hello', 'migrate', 'acl']);
 
@@ -178,6 +198,15 @@ export class RedisTransport implements Transport {
       this.#commands = null;
       this.#subscriber = null;
       if (isAccessRefusal(err)) throw this.#accessDenied(err, 'connect');
+      if (isCertificateFailure(err)) {
+        throw new DaebusError(
+          'DISCONNECTED',
+          `Redis at ${this.url} presented a certificate that does not verify (${errorMessage(err)}). ` +
+            "When it comes from your own authority or is self-signed, give the authority's certificate " +
+            '(the caFile option, or REDIS_CA_FILE); check that the URL names the host the certificate is for.',
+          { cause: err },
+        );
+      }
       const reason = this.#lastError ? errorMessage(this.#lastError) : 'no answer';
       throw new DaebusError(
         'DISCONNECTED',
@@ -303,7 +332,8 @@ export class RedisTransport implements Transport {
     client.on('error', (err: Error) => {
       // Connection errors are expected during an outage; the status says what matters.
       this.#lastError = redactCommandArgs(err);
-      if (isAccessRefusal(err)) this.#refuse?.(err);
+      // Retrying cannot help either of these: fail a connect() that waits at once.
+      if (isAccessRefusal(err) || isCertificateFailure(err)) this.#refuse?.(err);
     });
     guardSocketErrors(client);
     client.connect().catch(() => undefined);
