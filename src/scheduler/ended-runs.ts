@@ -45,7 +45,7 @@ export class EndedRuns {
   drain(record: RecordEndedRun): void {
     const states = this.#states;
     const numbers = this.#numbers;
-    // `record` may end more runs (a queued run started by a release): read the length live.
+    // Read the length live: a run added while this drains (from an event listener) is recorded too.
     for (let i = 0; i < states.length; i++) {
       const at = i * FIELDS;
       const slot = numbers[at + 1]!;

@@ -332,7 +332,7 @@ export class Scheduler implements RunnerHost {
           `task "${name}" has both a function and a worker module; give one of them`,
         );
       }
-      return workerTaskFunction(options.worker, () => this.#app?.service ?? '', this.#workers);
+      return workerTaskFunction(options.worker, this.#workers);
     }
     if (typeof fn !== 'function') {
       throw new DaebusError(

@@ -191,7 +191,7 @@ describe('worker tasks in process (memory transport)', () => {
       [30, 'crunched the numbers'],
       [40, 'input looked odd'],
     ]);
-    expect(lines[0]).toMatchObject({ task: 'chatty', crunched: 42 });
+    expect(lines[0]).toMatchObject({ service: 'worker_unit', task: 'chatty', crunched: 42 });
     expect(lines[1]!.err).toMatchObject({ message: 'odd input', type: 'Error' });
     expect(String((lines[1]!.err as { stack: string }).stack)).toContain('log-lines');
     await app.close();

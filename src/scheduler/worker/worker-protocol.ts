@@ -8,8 +8,6 @@ export interface WorkerStart {
   runId: number;
   scheduledAt: number | null;
   attempt: number;
-  /** The service name, for the worker's log lines. */
-  service: string;
   /** The level of the service's logger: the worker's logger writes nothing below it. */
   logLevel: string;
 }

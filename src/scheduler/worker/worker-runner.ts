@@ -80,11 +80,7 @@ export async function terminateWorkers(workers: Set<Worker>): Promise<void> {
  * kept in `workers` (one set per scheduler), so that closing an app ends its
  * own workers only.
  */
-export function workerTaskFunction(
-  module: URL,
-  service: () => string,
-  workers: Set<Worker>,
-): TaskFunction {
+export function workerTaskFunction(module: URL, workers: Set<Worker>): TaskFunction {
   return (run: TaskRun) =>
     new Promise<void>((resolve, reject) => {
       const start: WorkerStart = {
@@ -93,7 +89,6 @@ export function workerTaskFunction(
         runId: run.runId,
         scheduledAt: run.scheduledAt,
         attempt: run.attempt,
-        service: service(),
         logLevel: run.logger.level,
       };
       const worker =
