@@ -15,6 +15,13 @@ const KNOWN_REMOTE_CODES: ReadonlySet<string> = new Set<DaebusErrorCode>([
   'DISCONNECTED',
 ]);
 
+/**
+ * How long a `SHUTTING_DOWN` reply waits for a reply from another instance
+ * before it ends the request: with independent replicas every instance
+ * answers, and one that is closing should not win over one that is not.
+ */
+export const SHUTDOWN_REPLY_GRACE_MS = 250;
+
 /** One request waiting for its final response; it waits in the router's deadline queue too. */
 export class PendingRequest implements QueueEntry {
   // Deadline-queue bookkeeping (see QueueEntry): `due` is the request's deadline.
@@ -25,6 +32,8 @@ export class PendingRequest implements QueueEntry {
   receivers = -1;
   /** Removes the abort listener; set only when the request has a signal. */
   detach: (() => void) | null = null;
+  /** A closing instance's SHUTTING_DOWN, held back for a moment in case another instance answers. */
+  heldError: DaebusError | null = null;
 
   constructor(
     readonly requestId: string,
@@ -166,15 +175,30 @@ export class ReplyRouter {
         due.receivers === 0 ? ` (nobody was subscribed to "${due.target}" when it was sent)` : '';
       this.fail(
         due.requestId,
-        new DaebusError(
-          'TIMEOUT',
-          `${due.label} got no reply within ${due.timeoutMs / 1000} s${nobody}`,
-        ),
+        due.heldError ??
+          new DaebusError(
+            'TIMEOUT',
+            `${due.label} got no reply within ${due.timeoutMs / 1000} s${nobody}`,
+          ),
       );
     }
     const next = this.#deadlines.peek();
     if (next !== undefined) this.#arm(next.due);
   };
+
+  /**
+   * An instance that is closing answered SHUTTING_DOWN. With independent
+   * replicas a healthy instance may answer too: the error ends the request
+   * only if no other final reply comes within SHUTDOWN_REPLY_GRACE_MS.
+   */
+  #holdShutdown(requestId: string, payload: unknown): void {
+    const pending = this.#pending.get(requestId);
+    if (pending === undefined || pending.heldError !== null) return;
+    pending.heldError = remoteError(pending.label, payload);
+    const at = Math.min(pending.due, Date.now() + SHUTDOWN_REPLY_GRACE_MS);
+    this.#deadlines.schedule(pending, at);
+    if (this.#timer === null || at < this.#timerAt) this.#arm(at);
+  }
 
   readonly #onReply = (raw: string): void => {
     let reply: { status?: unknown; payload?: unknown; request_id?: unknown; final?: unknown };
@@ -194,6 +218,13 @@ export class ReplyRouter {
           // A progress callback's error is the callback's own business; the request goes on.
         }
       }
+      return;
+    }
+    if (
+      reply.status === 'error' &&
+      (reply.payload as { code?: unknown } | null)?.code === 'SHUTTING_DOWN'
+    ) {
+      this.#holdShutdown(requestId, reply.payload);
       return;
     }
     const pending = this.#take(requestId);

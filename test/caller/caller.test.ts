@@ -356,6 +356,64 @@ describe.each(['memory', 'redis'] as const)('DaebusCaller over the %s transport'
     }
   });
 
+  it("prefers another instance's answer to a SHUTTING_DOWN, and passes SHUTTING_DOWN on when none comes", async () => {
+    const reply = (request: SeenRequest, status: string, payload: unknown) =>
+      request.reply(
+        JSON.stringify({ status, payload, request_id: request.message.request_id, final: true }),
+      );
+    const closing = { error: `service "${raw}" is shutting down`, code: 'SHUTTING_DOWN' };
+    behaviours.set('closing_then_healthy', (request) => {
+      void reply(request, 'error', closing);
+      setTimeout(() => void reply(request, 'success', { from: 'healthy' }), 30);
+    });
+    behaviours.set('only_closing', (request) => reply(request, 'error', closing));
+    const caller = new DaebusCaller(raw, options());
+    try {
+      expect(await caller.request('closing_then_healthy', {})).toEqual({ from: 'healthy' });
+      const err = await daebusError(caller.request('only_closing', {}), 'SHUTTING_DOWN');
+      expect(err.message).toContain('is shutting down');
+      expect(caller.pendingCount).toBe(0);
+    } finally {
+      await caller.close();
+    }
+  });
+
+  it('gets answers from the healthy instance while another independent one closes', async () => {
+    const pair = `closing_pair_${kind}`;
+    const release = deferred();
+    const closingApp = new Daebus('closing', { logger: captured.logger, handleSignals: false });
+    let holding = false;
+    closingApp.action('hold', () => {
+      holding = true;
+      return release.promise;
+    });
+    closingApp.action('echo', (payload) => payload);
+    const healthy = new Daebus('healthy', { logger: captured.logger, handleSignals: false });
+    healthy.action('echo', (payload) => payload);
+    const where = (instance: string) =>
+      kind === 'memory'
+        ? { service: pair, transport: 'memory' as const, instance }
+        : { service: pair, redis: server.url, instance };
+    await closingApp.run(where('closing'));
+    await healthy.run(where('healthy'));
+    apps.push(healthy);
+    const caller = new DaebusCaller(pair, options());
+    try {
+      // A request in flight keeps the closing instance subscribed (and refusing) while it drains.
+      const held = caller.request('hold', {}, { instance: 'closing' });
+      await waitFor(() => holding, 'the held request to reach the closing instance');
+      const closed = closingApp.close();
+      await waitFor(() => closingApp.status === 'closing', 'the app to start closing');
+      for (let i = 0; i < 5; i++) expect(await caller.request('echo', { i })).toEqual({ i });
+      release.resolve();
+      await held;
+      await closed;
+    } finally {
+      release.resolve();
+      await caller.close();
+    }
+  });
+
   it('sends to one instance with the instance option', async () => {
     const caller = new DaebusCaller(multi, options());
     try {
