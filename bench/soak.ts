@@ -152,7 +152,7 @@ try {
   const load = setInterval(() => {
     credit += (RPS * TICK_MS) / 1000;
     for (; credit >= 1; credit--, sent++) {
-      // One request in five goes to the instance channel.
+      // Every tenth request (an echo) goes to the instance channel.
       send(caller, sent, sent % 5 === 0 ? instance : null);
     }
     if (++ticks % 2 === 0) {

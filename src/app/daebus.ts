@@ -116,11 +116,13 @@ class ServiceHandle implements AppHandle {
 }
 
 /**
- * A Daebus service: background tasks on a fixed-rate schedule, actions
- * answered over pub/sub, and broadcasts listened to and sent.
+ * A Daebus service: background tasks (fixed-rate intervals, cron
+ * expressions, one-time tasks, worker threads), actions answered over
+ * pub/sub, and broadcasts listened to and sent.
  *
  * Events: `status` (the app's {@link AppStatus}), `connection` (the
- * transport's status, after the first connect).
+ * transport's status, after the first connect), and the `task:*` events of
+ * task runs (see {@link TaskEventMap}).
  *
  * @example
  * const app = new Daebus('monitor');
@@ -133,14 +135,13 @@ export class Daebus<A extends ActionMap<A> = UntypedActions> extends EventEmitte
   readonly name: string;
   /**
    * Every task by name, as in the seed: `app.backgroundTasks['cleanup'].interval = 600`.
-   * One-time tasks are listed until they have run.
+   * One-time tasks are listed until their run has ended.
    */
   readonly backgroundTasks: Readonly<Record<string, BackgroundTask>>;
   readonly #options: ResolvedOptions;
-  /** Listeners of `task:*` events; while zero, runs build no events at all. */
-  #taskListeners = 0;
   readonly #scheduler = new Scheduler({
-    wants: (event: TaskEventName) => this.#taskListeners > 0 && this.listenerCount(event) > 0,
+    // Without listeners, runs build no events at all.
+    wants: (event: TaskEventName) => this.listenerCount(event) > 0,
     emit: (event, payload) => {
       // A listener that throws or rejects must not break the scheduler, nor the listeners after it.
       const complain = (err: unknown): void => {
@@ -159,8 +160,8 @@ export class Daebus<A extends ActionMap<A> = UntypedActions> extends EventEmitte
   readonly #actions = new Map<string, AnyActionHandler>();
   readonly #listeners = new Map<string, AnyListenHandler[]>();
   readonly #startHooks: StartHook[] = [];
-  /** Log lines about a connection that is not back yet; they can repeat every few seconds. */
-  readonly #connectionComplaints = new RateLimitedLog();
+  /** Log lines about a connection that is not back yet: its retries come every few seconds, a line per 30 s says enough. */
+  readonly #connectionComplaints = new RateLimitedLog(1, 30_000);
   readonly #closeHooks: StartHook[] = [];
   #baseLogger: Logger | null = null;
   #status: AppStatus = 'idle';
@@ -169,12 +170,6 @@ export class Daebus<A extends ActionMap<A> = UntypedActions> extends EventEmitte
 
   constructor(name: string, options?: DaebusOptions) {
     super();
-    this.on('newListener', (event: string | symbol) => {
-      if (typeof event === 'string' && event.startsWith('task:')) this.#taskListeners++;
-    });
-    this.on('removeListener', (event: string | symbol) => {
-      if (typeof event === 'string' && event.startsWith('task:')) this.#taskListeners--;
-    });
     if (typeof name !== 'string' || name === '') {
       throw new DaebusError(
         'INVALID_NAME',

@@ -20,7 +20,7 @@ const KNOWN_REMOTE_CODES: ReadonlySet<string> = new Set<DaebusErrorCode>([
  * before it ends the request: with independent replicas every instance
  * answers, and one that is closing should not win over one that is not.
  */
-export const SHUTDOWN_REPLY_GRACE_MS = 250;
+const SHUTDOWN_REPLY_GRACE_MS = 250;
 
 /** One request waiting for its final response; it waits in the router's deadline queue too. */
 export class PendingRequest implements QueueEntry {
@@ -67,7 +67,7 @@ export class ReplyRouter {
   readonly #pending = new Map<string, PendingRequest>();
   /** The same requests by deadline. */
   readonly #deadlines = new TimerQueue<PendingRequest>();
-  /** Fires at the earliest deadline (or within MAX_WAIT_MS); null when nothing is pending. */
+  /** Fires at the earliest deadline; null when nothing is pending. */
   #timer: NodeJS.Timeout | null = null;
   #timerAt = Number.POSITIVE_INFINITY;
   #subscription: Promise<Unsubscribe> | null = null;
@@ -145,7 +145,11 @@ export class ReplyRouter {
     this.#pending.delete(requestId);
     this.#deadlines.remove(pending);
     pending.detach?.();
-    if (this.#pending.size === 0) this.#disarm();
+    if (this.#pending.size === 0) {
+      this.#disarm();
+      // Removing only marks an entry; with nothing pending, drop what the marks left behind.
+      this.#deadlines.clear();
+    }
     return pending;
   }
 

@@ -3,11 +3,10 @@ import type { Logger } from 'pino';
 /** The most keys tracked one by one; beyond them only the total limit holds. */
 const MAX_KEYS = 1000;
 
-/** One window of a rate limit: when it started, lines written and lines held back in it. */
+/** One window of a rate limit: when it started, and lines written in it. */
 interface Window {
   start: number;
   written: number;
-  suppressed: number;
 }
 
 /**
@@ -23,7 +22,9 @@ export class RateLimitedLog {
   readonly #windowMs: number;
   /** Per key: its current window. Old windows are dropped once there are many keys. */
   readonly #windows = new Map<string, Window>();
-  #all: Window = { start: Number.NEGATIVE_INFINITY, written: 0, suppressed: 0 };
+  #all: Window = { start: Number.NEGATIVE_INFINITY, written: 0 };
+  /** Lines held back in the current window, over all keys. */
+  #suppressed = 0;
   /** When expired windows were last dropped. */
   #swept = Number.NEGATIVE_INFINITY;
 
@@ -36,8 +37,9 @@ export class RateLimitedLog {
   warn(logger: Logger, key: string, fields: object, message: string): void {
     const now = Date.now();
     if (now - this.#all.start >= this.#windowMs) {
-      const suppressed = this.#all.suppressed;
-      this.#all = { start: now, written: 0, suppressed: 0 };
+      const suppressed = this.#suppressed;
+      this.#all = { start: now, written: 0 };
+      this.#suppressed = 0;
       if (suppressed > 0) {
         logger.warn(
           { suppressed },
@@ -48,7 +50,7 @@ export class RateLimitedLog {
     let window = this.#windows.get(key);
     if (window === undefined || now - window.start >= this.#windowMs) {
       if (window === undefined && this.#windows.size >= MAX_KEYS) this.#forgetOld(now);
-      window = { start: now, written: 0, suppressed: 0 };
+      window = { start: now, written: 0 };
       // Past MAX_KEYS fresh keys, only the total limit applies to new ones.
       if (this.#windows.size < MAX_KEYS || this.#windows.has(key)) this.#windows.set(key, window);
     }
@@ -57,8 +59,7 @@ export class RateLimitedLog {
       this.#all.written++;
       logger.warn(fields, message);
     } else {
-      window.suppressed++;
-      this.#all.suppressed++;
+      this.#suppressed++;
     }
   }
 

@@ -59,18 +59,5 @@ export function nextCronTime(cron: Cron, after: number): number | null {
   return next === null ? null : next.getTime();
 }
 
-/** The most slots `cronSlotsBetween` counts, so that a long sleep of a per-second task stays cheap. */
+/** The most missed slots counted after a late wake-up, so that a long sleep of a per-second task stays cheap. */
 export const MAX_COUNTED_SLOTS = 100_000;
-
-/** How many times the expression fires in (`from`, `to`] (at most {@link MAX_COUNTED_SLOTS}). */
-export function cronSlotsBetween(cron: Cron, from: number, to: number): number {
-  let count = 0;
-  for (
-    let t = nextCronTime(cron, from);
-    t !== null && t <= to && count < MAX_COUNTED_SLOTS;
-    t = nextCronTime(cron, t)
-  ) {
-    count++;
-  }
-  return count;
-}

@@ -60,7 +60,8 @@ export function returnRegion(holder: RegionHolder, length: number): void {
   const data = holder.data;
   holder.data = null;
   if (data === null || length > SLAB_SIZE / 4) return;
-  const pool = pools.get(length);
-  pool?.freeSlabs.push(data);
-  pool?.freeBases.push(holder.base);
+  // The pool exists: the region came from takeRegion, which made it.
+  const pool = pools.get(length)!;
+  pool.freeSlabs.push(data);
+  pool.freeBases.push(holder.base);
 }

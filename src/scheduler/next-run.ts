@@ -1,4 +1,4 @@
-import { cronSlotsBetween, nextCronTime } from './cron-schedule.js';
+import { MAX_COUNTED_SLOTS, nextCronTime } from './cron-schedule.js';
 import { firstSlotAfter, nextIndexAfterFire, regrid, slotTime } from './grid.js';
 import type { TaskState } from './task-state.js';
 
@@ -50,9 +50,18 @@ export function advancePastFire(state: TaskState, now: number): number {
     return 0;
   }
   if (state.kind === 'cron') {
-    const fired = state.slot;
-    const missed = cronSlotsBetween(state.cron!.cron, fired, now);
-    setCronSlot(state, nextCronTime(state.cron!.cron, Math.max(fired, now)));
+    const cron = state.cron!.cron;
+    // Walk the slots that passed while this one ran late; the walk ends on the next slot.
+    let missed = 0;
+    let next = nextCronTime(cron, state.slot);
+    while (next !== null && next <= now) {
+      if (++missed >= MAX_COUNTED_SLOTS) {
+        next = nextCronTime(cron, now);
+        break;
+      }
+      next = nextCronTime(cron, next);
+    }
+    setCronSlot(state, next);
     return missed;
   }
   const fired = state.index;
@@ -77,7 +86,7 @@ export function placeResumeSlot(state: TaskState, now: number): void {
 /**
  * A live interval change: the next run comes one new interval after the
  * previous scheduled run, or right away when that moment has already passed.
- * `previous` is the slot before the pending one (the start, before any run).
+ * `previous` is the slot that fired last (the activation time, before any run).
  */
 export function regridInterval(
   state: TaskState,

@@ -60,14 +60,14 @@ export class PreciseWake {
   }
 
   /**
-   * Sleeps until `due` (epoch ms) when it is at most {@link MAX_SLEEP_MS}
-   * away and the budget allows. Returns false, having slept nothing, when
-   * the caller should set a timer instead.
+   * Sleeps until `due` (epoch ms) when it is at most `limitMs` (at most
+   * {@link MAX_SLEEP_MS}) away and the budget allows. Returns false, having
+   * slept nothing, when the caller should set a timer instead.
    */
-  sleepUntil(due: number): boolean {
+  sleepUntil(due: number, limitMs = MAX_SLEEP_MS): boolean {
     let remaining = due - preciseNow();
     if (remaining <= 0) return true;
-    if (remaining > MAX_SLEEP_MS || !this.#enabled) return false;
+    if (remaining > Math.min(limitMs, MAX_SLEEP_MS) || !this.#enabled) return false;
     const sleepStarted = performance.now();
     this.#budgetMs = Math.min(
       MAX_BUDGET_MS,

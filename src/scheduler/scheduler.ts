@@ -1,4 +1,5 @@
 import type { Worker } from 'node:worker_threads';
+import type { Cron } from 'croner';
 import type { AppHandle } from '../context/app-handle.js';
 import { DaebusError } from '../errors/daebus-error.js';
 import { validateName } from '../protocol/names.js';
@@ -54,7 +55,8 @@ class RetryEntry implements QueueEntry {
 const NO_EVENTS: TaskEventSink = { wants: () => false, emit: () => undefined };
 
 /**
- * Runs every task of one app from a single timer over a heap of due times:
+ * Runs every task of one app from a single timer over a queue of due times
+ * (buckets of tasks due together, ordered by a heap of the distinct times):
  * all tasks due in the same millisecond run in one pass. Where each task goes
  * next is computed by the pure functions of `next-run.ts`; how a run is
  * carried out, by the {@link TaskRunner}.
@@ -115,7 +117,7 @@ export class Scheduler implements RunnerHost {
       );
     }
     const state = new TaskState(name, 'cron', 0, body, resolved);
-    setCron(state, resolvedSchedule.cron, resolvedSchedule.timezone);
+    setCron(state, resolvedSchedule.expression, resolvedSchedule.timezone, resolvedSchedule.cron);
     return this.#add(state);
   }
 
@@ -209,16 +211,11 @@ export class Scheduler implements RunnerHost {
         // Before startAt, the new grid starts there: no run comes earlier.
         state.kind = 'interval';
         state.intervalMs = intervalMs;
-        state.anchor = state.options.startAt ?? 0;
+        state.anchor = startAt ?? 0;
         state.index = firstSlotAfter(state.anchor, intervalMs, now);
         setPendingSlot(state, slotTime(state.anchor, intervalMs, state.index));
       } else {
-        regridInterval(
-          state,
-          intervalMs,
-          Number.isNaN(state.lastSlot) ? state.activatedAt : state.lastSlot,
-          now,
-        );
+        regridInterval(state, intervalMs, state.lastSlot, now);
       }
       state.cron = null;
     });
@@ -358,8 +355,7 @@ export class Scheduler implements RunnerHost {
 
   #activate(state: TaskState, now: number): void {
     state.active = true;
-    state.activatedAt = now;
-    state.lastSlot = Number.NaN;
+    state.lastSlot = now;
     state.done = false;
     state.scheduledStarts = 0;
     placeFirstSlot(state, now);
@@ -415,6 +411,8 @@ export class Scheduler implements RunnerHost {
   readonly #onTimer = (): void => {
     this.#timer = null;
     this.#timerAt = Number.POSITIVE_INFINITY;
+    // The thread sleeps at most MAX_SLEEP_MS in one turn of the event loop, so I/O waits no longer.
+    const turnStarted = performance.now();
     const first = this.#queue.peek();
     if (first !== undefined && !this.#wake.sleepUntil(first.due)) {
       // Not due yet, and too far off (or out of sleep budget) to sleep the rest: wait some more.
@@ -433,7 +431,8 @@ export class Scheduler implements RunnerHost {
           // keeps I/O waiting for long.
           if (preciseNow() - started >= MAX_PASS_MS) break;
           const next = this.#queue.peek();
-          if (next === undefined || !this.#wake.sleepUntil(next.due)) break;
+          const sleepLeft = MAX_SLEEP_MS - (performance.now() - turnStarted);
+          if (next === undefined || !this.#wake.sleepUntil(next.due, sleepLeft)) break;
           now = preciseNow();
           top = this.#queue.popDue(now);
           if (top === undefined) break;
@@ -478,12 +477,7 @@ export class Scheduler implements RunnerHost {
 }
 
 /** Makes `state` a cron task with `expression` in `timezone`. */
-function setCron(
-  state: TaskState,
-  expression: string,
-  timezone: string | null,
-  cron = createCron(state.name, expression, timezone),
-): void {
+function setCron(state: TaskState, expression: string, timezone: string | null, cron: Cron): void {
   state.kind = 'cron';
   state.cron = { cron, expression, timezone };
 }

@@ -1,5 +1,6 @@
 import { resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { Cron } from 'croner';
 import { DaebusError } from '../errors/daebus-error.js';
 import { createCron } from './cron-schedule.js';
 
@@ -172,11 +173,6 @@ export function describe(value: unknown): string {
 }
 
 /**
- * Checks an interval in seconds and returns it in milliseconds. Throws a
- * `RangeError` that shows the value when it is not a finite number of at
- * least one millisecond.
- */
-/**
  * Jitter delays each run by up to `jitterMs`; as long as the interval, it
  * could push a run past the next one. Throws INVALID_CONFIG when it would.
  */
@@ -189,6 +185,11 @@ export function checkJitter(name: string, jitterMs: number, intervalMs: number):
   }
 }
 
+/**
+ * Checks an interval in seconds and returns it in milliseconds. Throws a
+ * `RangeError` that shows the value when it is not a finite number of at
+ * least one millisecond.
+ */
 export function intervalToMs(seconds: unknown, what = 'interval'): number {
   if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < MIN_INTERVAL_SECONDS) {
     throw new RangeError(
@@ -221,7 +222,7 @@ export function checkTaskFunction(name: string, fn: unknown): void {
 /** A schedule, checked: an interval in milliseconds, or a cron expression and time zone. */
 export type ResolvedSchedule =
   | { kind: 'interval'; intervalMs: number }
-  | { kind: 'cron'; cron: string; timezone: string | null };
+  | { kind: 'cron'; expression: string; timezone: string | null; cron: Cron };
 
 /** Checks a {@link ScheduleSpec}. */
 export function resolveSchedule(name: string, spec: unknown): ResolvedSchedule {
@@ -247,8 +248,12 @@ export function resolveSchedule(name: string, spec: unknown): ResolvedSchedule {
       `timezone of task "${name}" must be a string such as "Europe/Berlin", got ${describe(timezone)}`,
     );
   }
-  createCron(name, cron, timezone ?? null); // validates
-  return { kind: 'cron', cron: cron as string, timezone: timezone ?? null };
+  return {
+    kind: 'cron',
+    expression: cron as string,
+    timezone: timezone ?? null,
+    cron: createCron(name, cron, timezone ?? null),
+  };
 }
 
 function fail(name: string, option: string, expected: string, value: unknown): never {

@@ -4,7 +4,7 @@ import { contextStorage, type TaskContext } from '../context/store.js';
 import { DaebusError, errorMessage } from '../errors/daebus-error.js';
 import { RateLimitedLog } from '../logging/rate-limited-log.js';
 import type { BackgroundTask } from './background-task.js';
-import { EndedRuns } from './ended-runs.js';
+import { EndedRuns, type RecordEndedRun } from './ended-runs.js';
 import type { ExclusiveLock } from './exclusive-lock.js';
 import type { RunResult } from './run-history.js';
 import type { TaskEvent, TaskEventName, TaskEventSink } from './task-events.js';
@@ -171,6 +171,7 @@ export class TaskRunner {
     // Hold the overlap slot while the claim travels, so that a run due meanwhile sees this one.
     state.activeRuns++;
     let claimed = false;
+    let unreachable = false;
     try {
       const ttl = Math.min(
         MAX_CLAIM_MS,
@@ -182,6 +183,7 @@ export class TaskRunner {
           ? await lock.reclaim(state.name, slot, ttl)
           : await lock.claim(state.name, slot, ttl);
     } catch (err) {
+      unreachable = true;
       const app = this.#host.app;
       if (app !== null) {
         this.#complaints.warn(
@@ -195,7 +197,8 @@ export class TaskRunner {
     state.activeRuns--;
     if (!claimed || this.#host.app === null) {
       if (claimed) lock.release(state.name, slot, 1);
-      else state.ensureStats().elsewhere++;
+      // A claim that could not reach Redis is no run elsewhere: nobody ran the slot (logged above).
+      else if (!unreachable) state.ensureStats().elsewhere++;
       return 'elsewhere';
     }
     return this.#start(state, slot, attempt, true);
@@ -361,14 +364,8 @@ export class TaskRunner {
   }
 
   /** Records a successful run that waited for the end of its timer pass. */
-  readonly #recordSuccess = (
-    state: TaskState,
-    runId: number,
-    slot: number | null,
-    attempt: number,
-    startedAt: number,
-    endedAt: number,
-  ): void => this.#record(state, runId, slot, attempt, startedAt, endedAt, 'success', undefined);
+  readonly #recordSuccess: RecordEndedRun = (state, runId, slot, attempt, startedAt, endedAt) =>
+    this.#record(state, runId, slot, attempt, startedAt, endedAt, 'success', undefined);
 
   /** Writes a finished run into the task's statistics, history and events, and plans its retry. */
   #record(

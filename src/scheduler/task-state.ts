@@ -81,9 +81,11 @@ export class TaskState implements QueueEntry {
   slot = Number.NaN;
   /** When the pending slot is due: `slot` plus this slot's jitter. */
   slotDue = Number.NaN;
-  /** When the task was last started (service start, or added while running). */
-  activatedAt = Number.NaN;
-  /** The slot that fired last (NaN: none yet): where a live schedule change counts from. */
+  /**
+   * The slot that fired last, or the time the task was started (service
+   * start, or added while running) before any run: where a live interval
+   * change counts from.
+   */
   lastSlot = Number.NaN;
 
   /** True while the owning scheduler is started and the task is registered. */

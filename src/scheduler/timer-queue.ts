@@ -4,7 +4,7 @@ export interface QueueEntry {
   due: number;
   /** Stamped on each `schedule`, in increasing order. */
   seq: number;
-  /** 0 or more while the entry is queued, -1 while it is not. Owned by the queue. */
+  /** 0 while the entry is queued, -1 while it is not (the name is from when entries sat in the heap). Owned by the queue. */
   heapIndex: number;
 }
 

@@ -43,6 +43,14 @@ const LEVEL_METHODS: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error
   60: 'fatal',
 };
 
+/** An error that crossed from the worker thread as its parts, whole again. */
+function reviveError(name: string | undefined, message: string, stack: string | undefined): Error {
+  const error = new Error(message);
+  if (name !== undefined) error.name = name;
+  if (stack !== undefined) error.stack = stack;
+  return error;
+}
+
 /** Writes one of a worker's log lines with the task's logger, marked `worker: true`. */
 function writeWorkerLine(logger: Logger, line: string): void {
   let parsed: { level?: number; msg?: string; [field: string]: unknown };
@@ -57,10 +65,7 @@ function writeWorkerLine(logger: Logger, line: string): void {
   // the service's logger serializes it as its own.
   const err = fields.err as { type?: string; message?: string; stack?: string } | undefined;
   if (err !== null && typeof err === 'object' && typeof err.message === 'string') {
-    const error = new Error(err.message);
-    if (err.type !== undefined) error.name = err.type;
-    if (err.stack !== undefined) error.stack = err.stack;
-    fields.err = error;
+    fields.err = reviveError(err.type, err.message, err.stack);
   }
   const method = LEVEL_METHODS[level ?? 30] ?? 'info';
   logger[method]({ ...fields, worker: true }, msg ?? '');
@@ -119,10 +124,7 @@ export function workerTaskFunction(module: URL, workers: Set<Worker>): TaskFunct
         run.signal.removeEventListener('abort', onAbort);
         if (result?.type === 'done') return resolve();
         if (result?.type === 'error') {
-          const error = new Error(result.message);
-          error.name = result.name;
-          if (result.stack !== undefined) error.stack = result.stack;
-          return reject(error);
+          return reject(reviveError(result.name, result.message, result.stack));
         }
         reject(
           run.signal.aborted

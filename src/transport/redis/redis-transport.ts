@@ -79,7 +79,7 @@ const CERTIFICATE_FAILURES = new Set([
 ]);
 
 /** True for a TLS connection refused because the server's certificate does not verify. */
-export function isCertificateFailure(err: unknown): boolean {
+function isCertificateFailure(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' && CERTIFICATE_FAILURES.has(code);
 }

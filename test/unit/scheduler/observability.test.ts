@@ -191,6 +191,19 @@ describe('task events', () => {
     expect(last.history.map((r) => r.outcome)).toEqual(['success']);
   });
 
+  it('still emits to listeners added after removeAllListeners()', async () => {
+    const app = newApp();
+    app.on('task:start', () => undefined);
+    app.removeAllListeners();
+    const events = collectEvents(app, ['task:success']);
+    app.background('counted', 10, () => undefined);
+    await runApp(app);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(events.map(([name, event]) => `${name} ${event.task}`)).toEqual([
+      'task:success counted',
+    ]);
+  });
+
   it('a trigger outside a timer pass is recorded at once', async () => {
     const app = newApp();
     const task = app.background('now', 3600, () => undefined);
