@@ -13,20 +13,28 @@ export type RecordEndedRun = (
 /** Numbers kept per run: run id, slot (NaN for none), attempt, start, end. */
 const FIELDS = 5;
 
+/** Runs the buffers hold before they first grow. */
+const INITIAL_RUNS = 64;
+
 /**
  * Synchronous runs that ended well during a timer pass, waiting to be
  * recorded. A pass starts every due run first and records them afterwards,
  * so that the statistics, history and events of one run do not delay the
  * start of the next: with thousands of tasks due in the same millisecond,
- * the last one starts that much sooner. The buffers are reused from pass to
- * pass, so waiting costs no allocation.
+ * the last one starts that much sooner.
+ *
+ * The buffers keep their size from pass to pass (they grow by doubling and
+ * never shrink), so waiting costs no allocation once they have grown to the
+ * largest pass: emptying an array by `length = 0` would hand its storage
+ * back and make every pass grow it again.
  */
 export class EndedRuns {
-  readonly #states: TaskState[] = [];
-  readonly #numbers: number[] = [];
+  #states: Array<TaskState | null> = new Array<TaskState | null>(INITIAL_RUNS).fill(null);
+  #numbers = new Float64Array(INITIAL_RUNS * FIELDS);
+  #size = 0;
 
   get size(): number {
-    return this.#states.length;
+    return this.#size;
   }
 
   add(
@@ -37,20 +45,32 @@ export class EndedRuns {
     startedAt: number,
     endedAt: number,
   ): void {
-    this.#states.push(state);
-    this.#numbers.push(runId, slot ?? Number.NaN, attempt, startedAt, endedAt);
+    const index = this.#size;
+    if (index === this.#states.length) this.#grow();
+    this.#states[index] = state;
+    const numbers = this.#numbers;
+    const at = index * FIELDS;
+    numbers[at] = runId;
+    numbers[at + 1] = slot ?? Number.NaN;
+    numbers[at + 2] = attempt;
+    numbers[at + 3] = startedAt;
+    numbers[at + 4] = endedAt;
+    this.#size = index + 1;
   }
 
   /** Hands every waiting run to `record`, oldest first, and empties the buffer. */
   drain(record: RecordEndedRun): void {
-    const states = this.#states;
-    const numbers = this.#numbers;
-    // Read the length live: a run added while this drains (from an event listener) is recorded too.
-    for (let i = 0; i < states.length; i++) {
+    // Read the size live: a run added while this drains (from an event listener) is recorded too.
+    for (let i = 0; i < this.#size; i++) {
+      // Read the buffer live as well: such an addition may have grown it.
+      const numbers = this.#numbers;
       const at = i * FIELDS;
       const slot = numbers[at + 1]!;
+      const state = this.#states[i]!;
+      // Let go of the task: a removed one must not stay reachable from here.
+      this.#states[i] = null;
       record(
-        states[i]!,
+        state,
         numbers[at]!,
         Number.isNaN(slot) ? null : slot,
         numbers[at + 2]!,
@@ -58,7 +78,16 @@ export class EndedRuns {
         numbers[at + 4]!,
       );
     }
-    states.length = 0;
-    numbers.length = 0;
+    this.#size = 0;
+  }
+
+  #grow(): void {
+    const capacity = this.#states.length * 2;
+    const states = new Array<TaskState | null>(capacity).fill(null);
+    for (let i = 0; i < this.#size; i++) states[i] = this.#states[i]!;
+    const numbers = new Float64Array(capacity * FIELDS);
+    numbers.set(this.#numbers);
+    this.#states = states;
+    this.#numbers = numbers;
   }
 }

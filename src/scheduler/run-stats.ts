@@ -1,4 +1,4 @@
-import { RunHistory } from './run-history.js';
+import { RunHistory, type RunResult } from './run-history.js';
 
 /**
  * A task's counters, latest run and history. Created on the task's first run,
@@ -26,6 +26,32 @@ export class RunStats {
 
   constructor(historySize: number) {
     this.history = new RunHistory(historySize);
+  }
+
+  /** Counts a finished run and writes it into the history; `error` is the message of a failure. */
+  noteRun(
+    runId: number,
+    slot: number | null,
+    attempt: number,
+    startedAt: number,
+    durationMs: number,
+    result: RunResult,
+    error: string | null,
+  ): void {
+    this.runs++;
+    this.lastRunAt = startedAt;
+    this.lastDurationMs = durationMs;
+    this.totalDurationMs += durationMs;
+    if (durationMs > this.maxDurationMs) this.maxDurationMs = durationMs;
+    if (result === 'success') {
+      this.consecutiveFailures = 0;
+      this.lastError = null;
+    } else {
+      this.failures++;
+      this.consecutiveFailures++;
+      this.lastError = error;
+    }
+    this.history.add(runId, slot, startedAt, durationMs, result, error, attempt);
   }
 }
 

@@ -107,6 +107,13 @@ export class TaskRunner {
   readonly #ended = new EndedRuns();
   /** True during a timer pass: successful synchronous runs wait in #ended. */
   #inPass = false;
+  /**
+   * Whether `task:start` and `task:success` have listeners, asked once per
+   * pass rather than once per run: a listener added during a pass hears
+   * from the next pass on.
+   */
+  #startWanted = false;
+  #successWanted = false;
 
   constructor(host: RunnerHost) {
     this.#host = host;
@@ -118,12 +125,19 @@ export class TaskRunner {
    */
   beginPass(): void {
     this.#inPass = true;
+    this.#startWanted = this.#host.events.wants('task:start');
   }
 
   /** The timer pass has started every due run: records the runs that ended meanwhile. */
   endPass(): void {
     this.#inPass = false;
-    if (this.#ended.size > 0) this.#ended.drain(this.#recordSuccess);
+    this.#drainEnded();
+  }
+
+  #drainEnded(): void {
+    if (this.#ended.size === 0) return;
+    this.#successWanted = this.#host.events.wants('task:success');
+    this.#ended.drain(this.#recordSuccess);
   }
 
   /** Runs (or skips, queues, hands elsewhere) one run of `state` for `slot` (null for a trigger). */
@@ -219,7 +233,8 @@ export class TaskRunner {
     const args = new RunArgs(state, signal, runId, slot, attempt);
     const context = state.context ?? this.#contextFor(state, app);
     const startedAt = Date.now();
-    this.#emit('task:start', state, runId, slot, startedAt, attempt);
+    if (this.#inPass ? this.#startWanted : this.#host.events.wants('task:start'))
+      this.#send('task:start', state, runId, slot, startedAt, attempt);
     let result: unknown;
     try {
       result = contextStorage.run(context, state.fn, args);
@@ -227,7 +242,7 @@ export class TaskRunner {
       const endedAt = Date.now();
       if (controller !== null) this.#timed.delete(controller);
       // Runs that ended earlier in this pass are recorded first: the history keeps their order.
-      if (this.#ended.size > 0) this.#ended.drain(this.#recordSuccess);
+      this.#drainEnded();
       this.#record(state, runId, slot, attempt, startedAt, endedAt, 'error', err);
       this.#release(state, slot, claimed);
       return 'failed';
@@ -364,8 +379,20 @@ export class TaskRunner {
   }
 
   /** Records a successful run that waited for the end of its timer pass. */
-  readonly #recordSuccess: RecordEndedRun = (state, runId, slot, attempt, startedAt, endedAt) =>
-    this.#record(state, runId, slot, attempt, startedAt, endedAt, 'success', undefined);
+  readonly #recordSuccess: RecordEndedRun = (state, runId, slot, attempt, startedAt, endedAt) => {
+    const duration = endedAt - startedAt;
+    (state.stats ?? state.ensureStats()).noteRun(
+      runId,
+      slot,
+      attempt,
+      startedAt,
+      duration,
+      'success',
+      null,
+    );
+    if (this.#successWanted)
+      this.#send('task:success', state, runId, slot, startedAt, attempt, undefined, duration);
+  };
 
   /** Writes a finished run into the task's statistics, history and events, and plans its retry. */
   #record(
@@ -380,34 +407,25 @@ export class TaskRunner {
   ): void {
     const duration = endedAt - startedAt;
     const stats = state.ensureStats();
-    stats.runs++;
-    stats.lastRunAt = startedAt;
-    stats.lastDurationMs = duration;
-    stats.totalDurationMs += duration;
-    if (duration > stats.maxDurationMs) stats.maxDurationMs = duration;
     let error: Error | undefined;
     if (result === 'success') {
-      stats.consecutiveFailures = 0;
-      stats.lastError = null;
+      stats.noteRun(runId, slot, attempt, startedAt, duration, result, null);
     } else {
       error = err instanceof Error ? err : new Error(errorMessage(err));
-      stats.failures++;
-      stats.consecutiveFailures++;
-      stats.lastError = error.message || errorMessage(err);
+      stats.noteRun(
+        runId,
+        slot,
+        attempt,
+        startedAt,
+        duration,
+        result,
+        error.message || errorMessage(err),
+      );
       this.#host.app?.log.error(
         { task: state.name, err: error, run_id: runId, failures: stats.failures },
         `task "${state.name}" failed: ${stats.lastError}`,
       );
     }
-    stats.history.add(
-      runId,
-      slot,
-      startedAt,
-      duration,
-      result,
-      result === 'success' ? null : stats.lastError,
-      attempt,
-    );
     this.#emit(
       result === 'success' ? 'task:success' : 'task:error',
       state,
@@ -456,8 +474,21 @@ export class TaskRunner {
     error?: Error,
     durationMs?: number,
   ): void {
-    const events = this.#host.events;
-    if (!events.wants(event)) return;
+    if (this.#host.events.wants(event))
+      this.#send(event, state, runId, slot, startedAt, attempt, error, durationMs);
+  }
+
+  /** Builds the event and hands it to the app (whether anyone listens was asked before). */
+  #send(
+    event: TaskEventName,
+    state: TaskState,
+    runId: number,
+    slot: number | null,
+    startedAt: number | null,
+    attempt: number,
+    error?: Error,
+    durationMs?: number,
+  ): void {
     const payload: TaskEvent = {
       task: state.name,
       runId,
@@ -467,7 +498,7 @@ export class TaskRunner {
       attempt,
     };
     if (error !== undefined) payload.error = error;
-    events.emit(event, payload);
+    this.#host.events.emit(event, payload);
   }
 
   #contextFor(state: TaskState, app: AppHandle): TaskContext {

@@ -10,14 +10,20 @@ export interface QueueEntry {
 
 /**
  * The entries due at one moment, in the order they were queued, each with
- * the stamp (`seq`) it was queued with; slots before `head` are consumed.
+ * the stamp (`seq`) it was queued with: slots `[head, count)` of `items`
+ * and `stamps`. Spent buckets are reused, arrays and all, so that the
+ * arrays of a busy queue stop growing once they are large enough.
  */
 interface Bucket<T> {
-  readonly due: number;
-  readonly items: T[];
+  due: number;
+  readonly items: Array<T | null>;
   readonly stamps: number[];
   head: number;
+  count: number;
 }
+
+/** Spent buckets kept for reuse; a few are enough, since one is usually spent as the next is made. */
+const MAX_SPARE_BUCKETS = 16;
 
 /**
  * Entries ordered by due time, first-in first-out among equal times.
@@ -41,6 +47,8 @@ export class TimerQueue<T extends QueueEntry> {
   /** Queued entries (stale bucket slots not counted). */
   #size = 0;
   #nextSeq = 0;
+  /** Spent buckets, ready for another due time. */
+  readonly #spare: Bucket<T>[] = [];
 
   get size(): number {
     return this.#size;
@@ -49,7 +57,7 @@ export class TimerQueue<T extends QueueEntry> {
   /** The entry due first, without removing it. */
   peek(): T | undefined {
     const bucket = this.#front();
-    return bucket?.items[bucket.head];
+    return bucket?.items[bucket.head] ?? undefined;
   }
 
   /** Queues an entry at `due`, or moves it there when it is already queued. */
@@ -62,12 +70,19 @@ export class TimerQueue<T extends QueueEntry> {
     let bucket =
       this.#recent !== null && this.#recent.due === due ? this.#recent : this.#buckets.get(due);
     if (bucket === undefined) {
-      bucket = { due, items: [], stamps: [], head: 0 };
+      bucket = this.#spare.pop() ?? { due, items: [], stamps: [], head: 0, count: 0 };
+      bucket.due = due;
       this.#buckets.set(due, bucket);
       this.#pushTime(due);
     }
-    bucket.items.push(entry);
-    bucket.stamps.push(entry.seq);
+    const at = bucket.count++;
+    if (at < bucket.items.length) {
+      bucket.items[at] = entry;
+      bucket.stamps[at] = entry.seq;
+    } else {
+      bucket.items.push(entry);
+      bucket.stamps.push(entry.seq);
+    }
     this.#recent = bucket;
   }
 
@@ -81,7 +96,8 @@ export class TimerQueue<T extends QueueEntry> {
     const bucket = this.#front();
     if (bucket === undefined || bucket.due > now) return undefined;
     const entry = bucket.items[bucket.head]!;
-    bucket.head++;
+    // The slot lets go of its entry: a spent bucket holds no task.
+    bucket.items[bucket.head++] = null;
     entry.heapIndex = -1;
     this.#size--;
     return entry;
@@ -96,7 +112,7 @@ export class TimerQueue<T extends QueueEntry> {
 
   clear(): void {
     for (const bucket of this.#buckets.values()) {
-      for (let i = bucket.head; i < bucket.items.length; i++) bucket.items[i]!.heapIndex = -1;
+      for (let i = bucket.head; i < bucket.count; i++) bucket.items[i]!.heapIndex = -1;
     }
     this.#buckets.clear();
     this.#recent = null;
@@ -116,16 +132,21 @@ export class TimerQueue<T extends QueueEntry> {
         this.#front0 = bucket;
       }
       const { items, stamps } = bucket;
-      while (bucket.head < items.length) {
+      while (bucket.head < bucket.count) {
         const entry = items[bucket.head]!;
         // Live: queued, and by this very slot (not removed or re-queued since).
         if (entry.heapIndex >= 0 && entry.seq === stamps[bucket.head]) return bucket;
-        bucket.head++;
+        items[bucket.head++] = null;
       }
       this.#buckets.delete(due);
       if (this.#recent === bucket) this.#recent = null;
       this.#front0 = null;
       this.#popTime();
+      if (this.#spare.length < MAX_SPARE_BUCKETS) {
+        bucket.head = 0;
+        bucket.count = 0;
+        this.#spare.push(bucket);
+      }
     }
   }
 

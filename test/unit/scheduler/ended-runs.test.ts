@@ -44,6 +44,25 @@ describe('EndedRuns', () => {
     expect(drainAll(runs)).toEqual([['b', 2, 20, 1, 21, 22]]);
   });
 
+  it('grows past its first size and keeps every run, also when a drain adds more', () => {
+    const runs = new EndedRuns();
+    for (let i = 1; i <= 200; i++)
+      runs.add(i % 2 === 0 ? stateA : stateB, i, i * 10, 0, i, i + 0.5);
+    const seen: number[] = [];
+    runs.drain((state, runId, slot, _attempt, startedAt, endedAt) => {
+      expect(state).toBe(runId % 2 === 0 ? stateA : stateB);
+      expect([slot, startedAt, endedAt]).toEqual([runId * 10, runId, runId + 0.5]);
+      seen.push(runId);
+      // The first run's listener adds another 300: the buffer grows while it is read.
+      if (runId === 1) {
+        for (let i = 201; i <= 500; i++)
+          runs.add(i % 2 === 0 ? stateA : stateB, i, i * 10, 0, i, i + 0.5);
+      }
+    });
+    expect(seen).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
+    expect(runs.size).toBe(0);
+  });
+
   it('also records a run added while it drains', () => {
     const runs = new EndedRuns();
     runs.add(stateA, 1, 10, 0, 11, 12);

@@ -204,6 +204,24 @@ describe('task events', () => {
     ]);
   });
 
+  it('a task:start listener added by a run hears the runs of the next pass on, not the rest of its own', async () => {
+    const app = newApp();
+    const started: string[] = [];
+    let listening = false;
+    app.background('adds', 10, () => {
+      if (listening) return;
+      listening = true;
+      app.on('task:start', (event) => started.push(event.task));
+    });
+    app.background('after', 10, () => undefined);
+    await runApp(app);
+    await vi.advanceTimersByTimeAsync(10_000);
+    // Both were due in the same pass: whether anyone listens was asked once, before it.
+    expect(started).toEqual([]);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(started).toEqual(['adds', 'after']);
+  });
+
   it('a trigger outside a timer pass is recorded at once', async () => {
     const app = newApp();
     const task = app.background('now', 3600, () => undefined);

@@ -122,6 +122,25 @@ describe('TimerQueue', () => {
     expect(queue.size).toBe(1);
   });
 
+  it('keeps first-in, first-out order when spent buckets are reused, as when tasks fire and queue again', () => {
+    const queue = new TimerQueue<Entry>();
+    const entries = Array.from({ length: 300 }, (_, i) => new Entry(`e${i}`));
+    // Registered over three moments, like tasks added in a loop that crosses milliseconds.
+    for (const [i, entry] of entries.entries()) queue.schedule(entry, Math.floor(i / 100));
+    const expected = entries.map((e) => e.id);
+    for (let cycle = 0; cycle < 50; cycle++) {
+      const fired: string[] = [];
+      for (let n = 0; n < entries.length; n++) {
+        const entry = queue.pop()!;
+        fired.push(entry.id);
+        // Each fire queues its entry again a "second" later, while its bucket is being emptied.
+        queue.schedule(entry, entry.due + 1000);
+      }
+      expect(fired).toEqual(expected);
+      expect(queue.size).toBe(entries.length);
+    }
+  });
+
   it('agrees with a sorted-list model over 20,000 random operations', () => {
     const random = seededRandom(2024);
     const queue = new TimerQueue<Entry>();
