@@ -106,6 +106,8 @@ export class Scheduler implements RunnerHost {
     fn: TaskFunction | null,
     options: unknown,
   ): BackgroundTask {
+    // The task is registered as of the call, not after its options are checked.
+    const calledAt = Date.now();
     validateName('task', name);
     const resolvedSchedule = resolveSchedule(name, schedule);
     const resolved = resolveTaskOptions(name, options);
@@ -114,11 +116,12 @@ export class Scheduler implements RunnerHost {
       checkJitter(name, resolved.jitterMs, resolvedSchedule.intervalMs);
       return this.#add(
         new TaskState(name, 'interval', resolvedSchedule.intervalMs, body, resolved),
+        calledAt,
       );
     }
     const state = new TaskState(name, 'cron', 0, body, resolved);
     setCron(state, resolvedSchedule.expression, resolvedSchedule.timezone, resolvedSchedule.cron);
-    return this.#add(state);
+    return this.#add(state, calledAt);
   }
 
   /** Registers a one-time task that runs `delayMs` after now (or after start). */
@@ -128,11 +131,13 @@ export class Scheduler implements RunnerHost {
     fn: TaskFunction | null,
     options: unknown,
   ): BackgroundTask {
+    const calledAt = Date.now();
     const taskName = name ?? `once-${++this.#onceCounter}`;
     validateName('task', taskName);
     const resolved = resolveTaskOptions(taskName, options);
     return this.#add(
       new TaskState(taskName, 'once', delayMs, this.#body(taskName, fn, resolved), resolved),
+      calledAt,
     );
   }
 
@@ -259,7 +264,7 @@ export class Scheduler implements RunnerHost {
     if (!state.active || state.done) return;
     const now = Date.now();
     placeResumeSlot(state, now);
-    this.#enqueue(state, now);
+    this.#enqueue(state);
   }
 
   trigger(state: TaskState): Promise<RunOutcome> {
@@ -340,7 +345,8 @@ export class Scheduler implements RunnerHost {
     return fn;
   }
 
-  #add(state: TaskState): BackgroundTask {
+  /** Registers `state`; a started scheduler starts it as of `calledAt`, when it was asked for. */
+  #add(state: TaskState, calledAt: number): BackgroundTask {
     if (this.#tasks.has(state.name)) {
       throw new DaebusError(
         'DUPLICATE_NAME',
@@ -349,7 +355,7 @@ export class Scheduler implements RunnerHost {
     }
     state.handle = new BackgroundTask(state, this);
     this.#tasks.set(state.name, state);
-    if (this.#app !== null) this.#activate(state, Date.now());
+    if (this.#app !== null) this.#activate(state, calledAt);
     return state.handle;
   }
 
@@ -359,7 +365,7 @@ export class Scheduler implements RunnerHost {
     state.done = false;
     state.scheduledStarts = 0;
     placeFirstSlot(state, now);
-    if (!state.paused && !state.done) this.#enqueue(state, now);
+    if (!state.paused && !state.done) this.#enqueue(state);
   }
 
   /** Applies a schedule change: `change` places the new pending slot, then the task is re-queued. */
@@ -373,12 +379,13 @@ export class Scheduler implements RunnerHost {
     state.done = state.scheduledStarts >= state.options.maxRuns;
     this.#queue.remove(state);
     change(now);
-    if (!state.paused && !state.done) this.#enqueue(state, now);
+    if (!state.paused && !state.done) this.#enqueue(state);
   }
 
-  #enqueue(state: TaskState, now: number): void {
+  #enqueue(state: TaskState): void {
     this.#queue.schedule(state, state.slotDue);
-    this.#arm(now);
+    // A fresh reading: the moment a task was placed as of may be a little behind.
+    this.#arm(Date.now());
   }
 
   /** Makes sure a timer fires by the time the first entry is due (and within MAX_WAIT_MS). */

@@ -352,6 +352,24 @@ describe('cancel() and tasks added while running', () => {
     expect(early.starts).toEqual([1, 2, 3, 4, 5, 6, 7].map((k) => T0 + k * 1000));
   });
 
+  it('a task is anchored at the moment of the call, even when checking its schedule takes time', async () => {
+    const app = newApp();
+    await runApp(app);
+    const calledAt = Date.now();
+    // The clock moves on while the schedule is read (a slow getter, a cold first call).
+    const schedule = {
+      get every(): number {
+        vi.setSystemTime(calledAt + 3);
+        return 1;
+      },
+    };
+    const late = recorder();
+    const task = app.background('slow_to_check', schedule, late.fn);
+    expect(task.nextRunAt).toEqual(new Date(calledAt + 1_000));
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(late.starts).toEqual([calledAt + 1_000, calledAt + 2_000]);
+  });
+
   it('cancelling one of several tasks due together leaves the others running', async () => {
     const app = newApp();
     const a = recorder();
