@@ -307,10 +307,18 @@ export class Daebus<A extends ActionMap<A> = UntypedActions> extends EventEmitte
     fnOrOptions: TaskFunction | WorkerTaskOptions,
     options?: BackgroundOptions,
   ): BackgroundTask {
+    // The task's grid starts at the call, before any checking.
+    const calledAt = Date.now();
     if (isWorkerOptions(fnOrOptions, options))
-      return this.#scheduler.addRecurring(name, schedule, null, fnOrOptions);
+      return this.#scheduler.addRecurring(name, schedule, null, fnOrOptions, calledAt);
     checkTaskFunction(name, fnOrOptions);
-    return this.#scheduler.addRecurring(name, schedule, fnOrOptions as TaskFunction, options);
+    return this.#scheduler.addRecurring(
+      name,
+      schedule,
+      fnOrOptions as TaskFunction,
+      options,
+      calledAt,
+    );
   }
 
   /**
@@ -330,11 +338,18 @@ export class Daebus<A extends ActionMap<A> = UntypedActions> extends EventEmitte
     fnOrOptions: TaskFunction | (AfterOptions & { worker: URL | string }),
     options?: AfterOptions,
   ): BackgroundTask {
+    const calledAt = Date.now();
     const delayMs = delayToMs(delay);
     if (isWorkerOptions(fnOrOptions, options))
-      return this.#scheduler.addOnce(fnOrOptions.name, delayMs, null, fnOrOptions);
+      return this.#scheduler.addOnce(fnOrOptions.name, delayMs, null, fnOrOptions, calledAt);
     checkTaskFunction(options?.name ?? 'once', fnOrOptions);
-    return this.#scheduler.addOnce(options?.name, delayMs, fnOrOptions as TaskFunction, options);
+    return this.#scheduler.addOnce(
+      options?.name,
+      delayMs,
+      fnOrOptions as TaskFunction,
+      options,
+      calledAt,
+    );
   }
 
   /** Runs `fn` during `run()`, once connected and before requests and tasks start. */

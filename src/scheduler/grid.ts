@@ -19,29 +19,12 @@ export function firstSlotAfter(anchor: number, intervalMs: number, now: number):
   return index;
 }
 
-/** What to do after slot `firedIndex` has fired at `now`. */
-export interface AfterFire {
-  /** The next slot to wait for: the first one strictly after `now`. */
-  nextIndex: number;
-  /** Slots that passed, beyond the one that fired, while the process could not run them. */
-  missed: number;
-}
-
 /**
- * After a (possibly late) fire: the task runs once for the slot that fired,
- * counts the slots it slept through as missed, and continues on its grid.
+ * After a (possibly late) fire of slot `firedIndex` at `now`: the index of
+ * the next slot to wait for, the first one strictly after `now`. The task
+ * runs once for the slot that fired; the slots in between were slept through
+ * (missed), and the grid stays as it was.
  */
-export function afterFire(
-  anchor: number,
-  intervalMs: number,
-  firedIndex: number,
-  now: number,
-): AfterFire {
-  const nextIndex = nextIndexAfterFire(anchor, intervalMs, firedIndex, now);
-  return { nextIndex, missed: nextIndex - firedIndex - 1 };
-}
-
-/** {@link afterFire}'s next slot index alone (no allocation, for the scheduler's hot path). */
 export function nextIndexAfterFire(
   anchor: number,
   intervalMs: number,

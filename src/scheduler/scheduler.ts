@@ -99,15 +99,18 @@ export class Scheduler implements RunnerHost {
     return this.#app !== null;
   }
 
-  /** Registers a recurring task (`fn` null for a worker task); it starts now when the scheduler is started. */
+  /**
+   * Registers a recurring task (`fn` null for a worker task). When the
+   * scheduler is started, the task starts as of `calledAt`: the moment it was
+   * asked for, not after its options were checked.
+   */
   addRecurring(
     name: string,
     schedule: unknown,
     fn: TaskFunction | null,
     options: unknown,
+    calledAt = Date.now(),
   ): BackgroundTask {
-    // The task is registered as of the call, not after its options are checked.
-    const calledAt = Date.now();
     validateName('task', name);
     const resolvedSchedule = resolveSchedule(name, schedule);
     const resolved = resolveTaskOptions(name, options);
@@ -124,14 +127,14 @@ export class Scheduler implements RunnerHost {
     return this.#add(state, calledAt);
   }
 
-  /** Registers a one-time task that runs `delayMs` after now (or after start). */
+  /** Registers a one-time task that runs `delayMs` after `calledAt` (or after start). */
   addOnce(
     name: string | undefined,
     delayMs: number,
     fn: TaskFunction | null,
     options: unknown,
+    calledAt = Date.now(),
   ): BackgroundTask {
-    const calledAt = Date.now();
     const taskName = name ?? `once-${++this.#onceCounter}`;
     validateName('task', taskName);
     const resolved = resolveTaskOptions(taskName, options);

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { afterFire, firstSlotAfter, regrid, slotTime } from '../../../src/scheduler/grid.js';
+import {
+  firstSlotAfter,
+  nextIndexAfterFire,
+  regrid,
+  slotTime,
+} from '../../../src/scheduler/grid.js';
 import { seededRandom } from './helpers.js';
 
 const A = Date.UTC(2030, 0, 1);
@@ -66,7 +71,13 @@ describe('firstSlotAfter', () => {
   });
 });
 
-describe('afterFire', () => {
+/** The next slot after a fire, and how many slots in between were missed. */
+function afterFire(anchor: number, intervalMs: number, firedIndex: number, now: number) {
+  const nextIndex = nextIndexAfterFire(anchor, intervalMs, firedIndex, now);
+  return { nextIndex, missed: nextIndex - firedIndex - 1 };
+}
+
+describe('nextIndexAfterFire', () => {
   it('on time: the next slot follows, nothing missed', () => {
     expect(afterFire(A, 1000, 3, slotTime(A, 1000, 3))).toEqual({ nextIndex: 4, missed: 0 });
     // A few milliseconds late is still on time.
