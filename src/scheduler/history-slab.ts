@@ -3,62 +3,92 @@
  * regions, one region per task that has run. A task's first run then takes a
  * free region instead of allocating a typed array of its own (which costs a
  * separate backing store each), and no object at all: the history holds the
- * slab and the region's offset itself. A region goes back to its pool when
- * its task is removed.
+ * slab and the region's place itself. A region goes back to its pool when its
+ * task is removed.
+ *
+ * A slab is laid out record by record, not region by region: the first
+ * records of all its regions sit side by side, then all the second records,
+ * and so on (a region's records are `stride` numbers apart). Tasks that run
+ * together write next to each other, and a slab's memory is touched as runs
+ * happen (the first runs touch only the first row), not all at the first run.
  */
 
-/** What holds a region: `data[base … base + length)` belongs to it. */
+/** What holds a region: record k of it starts at `data[base + k × stride]`. */
 export interface RegionHolder {
   data: Float64Array | null;
   base: number;
+  stride: number;
 }
 
 /** Numbers per slab (512 KiB). */
 const SLAB_SIZE = 65_536;
 
 interface Pool {
-  /** The slab regions are cut from, and how much of it is used. */
+  /** The slab regions are cut from, how many regions it has, and how many are handed out. */
   slab: Float64Array | null;
+  regions: number;
   used: number;
-  /** Regions given back, ready for reuse: their slabs and offsets, side by side. */
+  /** Regions given back, ready for reuse: their slabs and bases, side by side. */
   freeSlabs: Float64Array[];
   freeBases: number[];
 }
 
-/** Pools by region length: histories of one capacity share slabs. */
+/** Pools by region shape (records × numbers per record): histories of one capacity share slabs. */
 const pools = new Map<number, Pool>();
 
-/** Gives `holder` a region of `length` numbers (zeroed, or as its previous holder left it). */
-export function takeRegion(holder: RegionHolder, length: number): void {
+/**
+ * Gives `holder` a region of `records` records of `fields` numbers each,
+ * holding whatever its previous holder (or nobody) left there: a history
+ * reads only records it has written.
+ */
+export function takeRegion(holder: RegionHolder, records: number, fields: number): void {
+  const length = records * fields;
   if (length > SLAB_SIZE / 4) {
-    holder.data = new Float64Array(length);
-    holder.base = 0;
+    ownRegion(holder, records, fields);
     return;
   }
   let pool = pools.get(length);
   if (pool === undefined) {
-    pool = { slab: null, used: 0, freeSlabs: [], freeBases: [] };
+    pool = {
+      slab: null,
+      regions: Math.floor(SLAB_SIZE / length),
+      used: 0,
+      freeSlabs: [],
+      freeBases: [],
+    };
     pools.set(length, pool);
   }
+  holder.stride = pool.regions * fields;
   const reused = pool.freeSlabs.pop();
   if (reused !== undefined) {
     holder.data = reused;
     holder.base = pool.freeBases.pop()!;
     return;
   }
-  if (pool.slab === null || pool.used + length > pool.slab.length) {
-    pool.slab = new Float64Array(Math.floor(SLAB_SIZE / length) * length);
+  if (pool.slab === null || pool.used === pool.regions) {
+    // Not zeroed: the pages are touched (and zeroed by the system) as runs are written.
+    const bytes = pool.regions * length * Float64Array.BYTES_PER_ELEMENT;
+    pool.slab = new Float64Array(Buffer.allocUnsafeSlow(bytes).buffer, 0, pool.regions * length);
     pool.used = 0;
   }
   holder.data = pool.slab;
-  holder.base = pool.used;
-  pool.used += length;
+  holder.base = pool.used * fields;
+  pool.used++;
 }
 
-/** Returns `holder`'s region of `length` numbers to its pool; the holder must not use it again. */
-export function returnRegion(holder: RegionHolder, length: number): void {
+/** Gives `holder` an array of its own for `records` records of `fields` numbers, one after another. */
+export function ownRegion(holder: RegionHolder, records: number, fields: number): void {
+  holder.data = new Float64Array(records * fields);
+  holder.base = 0;
+  holder.stride = fields;
+}
+
+/** Returns `holder`'s region of `records` × `fields` numbers to its pool; the holder must not use it again. */
+export function returnRegion(holder: RegionHolder, records: number, fields: number): void {
   const data = holder.data;
+  const length = records * fields;
   holder.data = null;
+  // A region too large for a slab was an array of its own: nothing to give back.
   if (data === null || length > SLAB_SIZE / 4) return;
   // The pool exists: the region came from takeRegion, which made it.
   const pool = pools.get(length)!;

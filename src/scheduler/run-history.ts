@@ -1,4 +1,4 @@
-import { type RegionHolder, returnRegion, takeRegion } from './history-slab.js';
+import { ownRegion, type RegionHolder, returnRegion, takeRegion } from './history-slab.js';
 
 /** How one run ended. */
 export type RunResult = 'success' | 'error' | 'timeout';
@@ -33,9 +33,13 @@ const FIELDS = 6;
  */
 export class RunHistory implements RegionHolder {
   readonly #capacity: number;
-  /** Ring of runs, FIELDS numbers each, from `base` in `data`; slot #next is written next. Owned by the slab pool's functions. */
+  /**
+   * Ring of runs, FIELDS numbers each: ring slot k at `base + k × stride` in
+   * `data`; slot #next is written next. Set by the slab pool's functions.
+   */
   data: Float64Array | null = null;
   base = 0;
+  stride = FIELDS;
   /** Error message per ring slot, or null; made on the first failure. */
   #errors: Array<string | null> | null = null;
   #count = 0;
@@ -59,11 +63,11 @@ export class RunHistory implements RegionHolder {
     if (this.#capacity === 0) return;
     if (this.data === null) {
       // A history detached before its first run (a one-time task, recorded after its pass) owns its array.
-      if (this.#detached) this.data = new Float64Array(this.#capacity * FIELDS);
-      else takeRegion(this, this.#capacity * FIELDS);
+      if (this.#detached) ownRegion(this, this.#capacity, FIELDS);
+      else takeRegion(this, this.#capacity, FIELDS);
     }
     const data = this.data!;
-    const at = this.base + this.#next * FIELDS;
+    const at = this.base + this.#next * this.stride;
     data[at] = runId;
     data[at + 1] = scheduledAt ?? Number.NaN;
     data[at + 2] = startedAt;
@@ -78,13 +82,13 @@ export class RunHistory implements RegionHolder {
 
   /** The records, oldest first, in their wire form. */
   list(): RunRecord[] {
-    const { data, base } = this;
+    const { data, base, stride } = this;
     if (data === null) return [];
     const records: RunRecord[] = [];
     const first = this.#count < this.#capacity ? 0 : this.#next;
     for (let i = 0; i < this.#count; i++) {
       const slot = (first + i) % this.#capacity;
-      const at = base + slot * FIELDS;
+      const at = base + slot * stride;
       const scheduledAt = data[at + 1]!;
       records.push({
         run_id: data[at]!,
@@ -105,14 +109,15 @@ export class RunHistory implements RegionHolder {
    * region back.
    */
   detach(): void {
-    const { data, base } = this;
+    const { data, base, stride } = this;
     if (this.#detached) return;
     this.#detached = true;
     if (data === null) return;
-    const length = this.#capacity * FIELDS;
-    const own = data.slice(base, base + length);
-    returnRegion(this, length);
-    this.data = own;
-    this.base = 0;
+    returnRegion(this, this.#capacity, FIELDS);
+    ownRegion(this, this.#capacity, FIELDS);
+    const own = this.data!;
+    for (let slot = 0; slot < this.#capacity; slot++) {
+      own.set(data.subarray(base + slot * stride, base + slot * stride + FIELDS), slot * FIELDS);
+    }
   }
 }

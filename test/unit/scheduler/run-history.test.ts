@@ -21,7 +21,24 @@ describe('RunHistory storage', () => {
     addRuns(b, 1, 1);
     expect(a.data).toBe(b.data);
     expect(a.data!.length).toBeGreaterThan(REGION);
-    expect(Math.abs(a.base - b.base)).toBeGreaterThanOrEqual(REGION);
+    // Record by record: the first runs of the two sit side by side, their second runs a row further.
+    expect(b.base - a.base).toBe(6);
+    expect(a.stride).toBe(b.stride);
+    expect(a.stride * CAPACITY).toBeLessThanOrEqual(a.data!.length);
+    addRuns(a, 2, 1);
+    expect(a.data![a.base + a.stride]).toBe(2);
+    expect(a.data![a.base + 6]).toBe(1); // b's first run, untouched
+  });
+
+  it('keeps the last runs in order over many turns of its ring, beside its neighbours', () => {
+    const histories = Array.from({ length: 5 }, () => new RunHistory(CAPACITY));
+    for (let run = 1; run <= 30; run++) {
+      for (const [i, history] of histories.entries()) addRuns(history, run * 10 + i, 1);
+    }
+    for (const [i, history] of histories.entries()) {
+      const expected = Array.from({ length: CAPACITY }, (_, k) => (30 - CAPACITY + 1 + k) * 10 + i);
+      expect(history.list().map((r) => r.run_id)).toEqual(expected);
+    }
   });
 
   it('keeps its runs when detached, and its region serves the next history', () => {
