@@ -134,6 +134,7 @@ export class TaskRunner {
     this.#drainEnded();
   }
 
+  /** Records the runs that ended well and wait in #ended, oldest first. */
   #drainEnded(): void {
     if (this.#ended.size === 0) return;
     this.#successWanted = this.#host.events.wants('task:success');
