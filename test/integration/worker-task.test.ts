@@ -57,19 +57,28 @@ describe('worker tasks in a service process (Redis)', () => {
   const logsOf = (name: string, msg?: string): LogRecord[] =>
     child.logs.filter((r) => r.task === name && (msg === undefined || r.msg === msg));
 
-  it('answers daebus:ping in under 50 ms while a worker burns CPU for 2 s', async () => {
+  // One retry: on a 2-core machine with one core burned, the OS can delay a single round trip
+  // now and then; a service whose event loop the worker blocked fails both attempts.
+  it('answers daebus:ping in under 50 ms while a worker burns CPU for 2 s', {
+    retry: 1,
+  }, async () => {
+    // Counted from what is there already, so that a retry looks at its own run only.
+    const startedBefore = logsOf('burn', 'burn started').length;
+    const doneBefore = logsOf('burn', 'burn done').length;
+    const runsBefore = (await task('burn')).runs;
     await trigger('burn');
-    const started = await child.waitForLog((r) => r.msg === 'burn started', 'the burn to start');
+    await waitFor(() => logsOf('burn', 'burn started').length > startedBefore, 'the burn to start');
+    const started = logsOf('burn', 'burn started')[startedBefore]!;
     const rtts: number[] = [];
     let lastSentAt = 0;
-    while (logsOf('burn', 'burn done').length === 0) {
+    while (logsOf('burn', 'burn done').length === doneBefore) {
       lastSentAt = Date.now();
       const reply = await client.call(SERVICE, 'daebus:ping', {}, 1_000);
       rtts.push(Date.now() - lastSentAt);
       expect(reply.status).toBe('success');
       await delay(100);
     }
-    const done = logsOf('burn', 'burn done')[0]!;
+    const done = logsOf('burn', 'burn done')[doneBefore]!;
     // The pings really happened while the worker was busy.
     expect(done.at as number).toBeGreaterThan(lastSentAt);
     expect((done.at as number) - (started.at as number)).toBeGreaterThanOrEqual(2_000);
@@ -77,7 +86,10 @@ describe('worker tasks in a service process (Redis)', () => {
     expect(Math.max(...rtts), `round trips: ${rtts.join(', ')} ms`).toBeLessThan(50);
     // The worker's own log lines carry the task's name.
     expect(started).toMatchObject({ task: 'burn', worker: true, service: SERVICE });
-    await waitFor(async () => (await task('burn')).runs === 1, 'the burn run to be counted');
+    await waitFor(
+      async () => (await task('burn')).runs === runsBefore + 1,
+      'the burn run to be counted',
+    );
     expect(await task('burn')).toMatchObject({ worker: true, failures: 0, running: false });
   });
 
