@@ -28,20 +28,38 @@ const MAX_WAITS = 3;
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
-/** Keeps {@link preciseNow} on the wall clock when the clock is set. */
+/** Keeps {@link preciseNow} on the wall clock: the time origin may be off by a fraction, and the clock may be set. */
 let correction = 0;
 
+/** How far inside its millisecond the clock is put back when it runs ahead of `Date.now()`. */
+const INSIDE_MS = 0.001;
+
+/** What {@link preciseNow} said last. */
+let lastReading = 0;
+
 /**
- * The wall-clock time (epoch ms) with sub-millisecond resolution. Never ahead
- * of the wall clock, and within 1 ms of `Date.now()`: a clock that is set
- * (NTP, by hand) is followed.
+ * The wall-clock time (epoch ms) with sub-millisecond resolution: always
+ * within the millisecond `Date.now()` gives, so a clock that is set (NTP, by
+ * hand) is followed. It moves the correction only as far as needed to get
+ * back into that millisecond, so it settles on the wall clock and keeps its
+ * resolution; it goes back only when the wall clock itself is set back.
  */
 export function preciseNow(): number {
-  const precise = performance.timeOrigin + performance.now() + correction;
+  let now = performance.timeOrigin + performance.now() + correction;
   const coarse = Date.now();
-  if (precise >= coarse && precise < coarse + 1) return precise;
-  correction += coarse - precise;
-  return coarse;
+  if (now < coarse) {
+    correction += coarse - now;
+    now = coarse;
+  } else if (now >= coarse + 1) {
+    const inside = coarse + 1 - INSIDE_MS;
+    correction -= now - inside;
+    now = inside;
+  }
+  // Not behind an earlier reading (a correction back into the millisecond can be a hair below
+  // it), unless the wall clock itself was set back past it.
+  if (now < lastReading && lastReading < coarse + 1) now = lastReading;
+  lastReading = now;
+  return now;
 }
 
 /** Sleeps the thread until due times, within a budget of the thread's time. */

@@ -21,6 +21,35 @@ describe('preciseNow', () => {
     }
   });
 
+  it('never goes backwards and settles when the wall clock and the precise clock disagree by a fraction', () => {
+    // A wall clock 0.4 ms behind the one preciseNow() starts from (a time origin a little off).
+    const spy = vi
+      .spyOn(Date, 'now')
+      .mockImplementation(() => Math.floor(performance.timeOrigin + performance.now() - 0.4));
+    try {
+      let previous = Number.NEGATIVE_INFINITY;
+      let backwards = 0;
+      let whole = 0;
+      const until = performance.now() + 30;
+      let calls = 0;
+      while (performance.now() < until) {
+        const before = Date.now();
+        const now = preciseNow();
+        const after = Date.now();
+        if (now < previous) backwards++;
+        if (now < before || now >= after + 1) backwards += 1000;
+        if (calls > 1000 && Number.isInteger(now)) whole++;
+        previous = now;
+        calls++;
+      }
+      expect(backwards).toBe(0);
+      // Settled: it keeps its sub-millisecond resolution rather than falling back to Date.now().
+      expect(whole).toBeLessThan(calls / 100);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('follows a wall clock that is set', () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(Date.UTC(2031, 5, 1));
