@@ -8,9 +8,10 @@
  * early) and sleeps the thread for what is left (at most {@link MAX_SLEEP_MS}),
  * which ends within a fraction of a millisecond of the due time.
  *
- * The sleep uses no CPU, but the event loop waits meanwhile, so a budget
- * keeps it to a small share of the time (about 2%): under a schedule dense
- * enough to exhaust it, runs simply start on the timer.
+ * The sleep costs next to no CPU (some tens of microseconds to wake), but
+ * the event loop waits meanwhile, so a budget keeps it to a small share of
+ * the time (about 2%): under a schedule dense enough to exhaust it, runs
+ * simply start on the timer.
  */
 
 /** How long before a due time the scheduler's timer is set to fire. */
