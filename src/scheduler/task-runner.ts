@@ -74,6 +74,17 @@ class TaskRunContext implements TaskContext {
   }
 }
 
+/** What a task event tells, in the order the runner passes it: the run, and its error and duration when it has them. */
+type EventFields = [
+  state: TaskState,
+  runId: number,
+  slot: number | null,
+  startedAt: number | null,
+  attempt: number,
+  error?: Error,
+  durationMs?: number,
+];
+
 /** An async run that has not settled yet. */
 interface PendingRun {
   readonly state: TaskState;
@@ -108,9 +119,10 @@ export class TaskRunner {
   /** True during a timer pass: successful synchronous runs wait in #ended. */
   #inPass = false;
   /**
-   * Whether `task:start` and `task:success` have listeners, asked once per
-   * pass rather than once per run: a listener added during a pass hears
-   * from the next pass on.
+   * Whether `task:start` has listeners, asked when a pass begins, and whether
+   * `task:success` has, asked when its ended runs are recorded: once per
+   * pass rather than once per run. A `task:start` listener that a run adds
+   * hears the starts of the next pass on.
    */
   #startWanted = false;
   #successWanted = false;
@@ -382,15 +394,7 @@ export class TaskRunner {
   /** Records a successful run that waited for the end of its timer pass. */
   readonly #recordSuccess: RecordEndedRun = (state, runId, slot, attempt, startedAt, endedAt) => {
     const duration = endedAt - startedAt;
-    (state.stats ?? state.ensureStats()).noteRun(
-      runId,
-      slot,
-      attempt,
-      startedAt,
-      duration,
-      'success',
-      null,
-    );
+    state.ensureStats().noteRun(runId, slot, attempt, startedAt, duration, 'success', null);
     if (this.#successWanted)
       this.#send('task:success', state, runId, slot, startedAt, attempt, undefined, duration);
   };
@@ -408,20 +412,11 @@ export class TaskRunner {
   ): void {
     const duration = endedAt - startedAt;
     const stats = state.ensureStats();
-    let error: Error | undefined;
-    if (result === 'success') {
-      stats.noteRun(runId, slot, attempt, startedAt, duration, result, null);
-    } else {
-      error = err instanceof Error ? err : new Error(errorMessage(err));
-      stats.noteRun(
-        runId,
-        slot,
-        attempt,
-        startedAt,
-        duration,
-        result,
-        error.message || errorMessage(err),
-      );
+    const error =
+      result === 'success' ? undefined : err instanceof Error ? err : new Error(errorMessage(err));
+    const message = error === undefined ? null : error.message || errorMessage(err);
+    stats.noteRun(runId, slot, attempt, startedAt, duration, result, message);
+    if (error !== undefined) {
       this.#host.app?.log.error(
         { task: state.name, err: error, run_id: runId, failures: stats.failures },
         `task "${state.name}" failed: ${stats.lastError}`,
@@ -465,30 +460,15 @@ export class TaskRunner {
       this.#host.onceFinished(state);
   }
 
-  #emit(
-    event: TaskEventName,
-    state: TaskState,
-    runId: number,
-    slot: number | null,
-    startedAt: number | null,
-    attempt: number,
-    error?: Error,
-    durationMs?: number,
-  ): void {
-    if (this.#host.events.wants(event))
-      this.#send(event, state, runId, slot, startedAt, attempt, error, durationMs);
+  /** Emits `event` when someone listens to it. */
+  #emit(event: TaskEventName, ...fields: EventFields): void {
+    if (this.#host.events.wants(event)) this.#send(event, ...fields);
   }
 
   /** Builds the event and hands it to the app (whether anyone listens was asked before). */
   #send(
     event: TaskEventName,
-    state: TaskState,
-    runId: number,
-    slot: number | null,
-    startedAt: number | null,
-    attempt: number,
-    error?: Error,
-    durationMs?: number,
+    ...[state, runId, slot, startedAt, attempt, error, durationMs]: EventFields
   ): void {
     const payload: TaskEvent = {
       task: state.name,

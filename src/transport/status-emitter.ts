@@ -1,6 +1,4 @@
-import type { TransportStatus } from './transport.js';
-
-type StatusListener = (status: TransportStatus, detail?: Error, again?: boolean) => void;
+import type { StatusListener, TransportStatus } from './transport.js';
 
 /**
  * Holds a transport's status and tells listeners of each change (never the

@@ -8,6 +8,12 @@ import type { Redis } from 'ioredis';
  */
 export type TransportStatus = 'connecting' | 'ready' | 'reconnecting' | 'closed';
 
+/**
+ * Hears a transport's status: each change, and with `again` true, news
+ * about the status it stays in (why it is not back yet).
+ */
+export type StatusListener = (status: TransportStatus, detail?: Error, again?: boolean) => void;
+
 /** Receives one raw message (a UTF-8 JSON string) and the channel it came on. */
 export type MessageListener = (message: string, channel: string) => void;
 
@@ -37,9 +43,7 @@ export interface Transport {
    * transport learns why it stays in its status (Redis refused to restore a
    * subscription, say); returns a function that removes it.
    */
-  onStatus(
-    listener: (status: TransportStatus, detail?: Error, again?: boolean) => void,
-  ): () => void;
+  onStatus(listener: StatusListener): () => void;
   /** Stops all subscriptions and releases every connection and timer. */
   close(): Promise<void>;
 }

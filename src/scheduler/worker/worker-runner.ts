@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { Logger } from 'pino';
+import type { Level, Logger } from 'pino';
 import type { TaskFunction, TaskRun } from '../task-state.js';
 import type { WorkerAbort, WorkerMessage, WorkerResult, WorkerStart } from './worker-protocol.js';
 
@@ -33,16 +33,6 @@ function sourceBootstrap(): string | null {
 }
 const BOOTSTRAP = sourceBootstrap();
 
-/** pino's level numbers, by the method that writes them. */
-const LEVEL_METHODS: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = {
-  10: 'trace',
-  20: 'debug',
-  30: 'info',
-  40: 'warn',
-  50: 'error',
-  60: 'fatal',
-};
-
 /** An error that crossed from the worker thread as its parts, whole again. */
 function reviveError(name: string | undefined, message: string, stack: string | undefined): Error {
   const error = new Error(message);
@@ -67,8 +57,9 @@ function writeWorkerLine(logger: Logger, line: string): void {
   if (err !== null && typeof err === 'object' && typeof err.message === 'string') {
     fields.err = reviveError(err.type, err.message, err.stack);
   }
-  const method = LEVEL_METHODS[level ?? 30] ?? 'info';
-  logger[method]({ ...fields, worker: true }, msg ?? '');
+  // The level's name is the method that writes it (pino's own table, custom levels included).
+  const write = logger[logger.levels.labels[level ?? 30] as Level] ?? logger.info;
+  write.call(logger, { ...fields, worker: true }, msg ?? '');
 }
 
 /** Terminates the worker tasks of `workers` still running (after the shutdown grace period). */

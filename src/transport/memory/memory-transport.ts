@@ -1,7 +1,13 @@
 import { DaebusError } from '../../errors/daebus-error.js';
 import { ListenerSet, reportListenerError } from '../listener-set.js';
 import { StatusEmitter } from '../status-emitter.js';
-import type { MessageListener, Transport, TransportStatus, Unsubscribe } from '../transport.js';
+import type {
+  MessageListener,
+  StatusListener,
+  Transport,
+  TransportStatus,
+  Unsubscribe,
+} from '../transport.js';
 import { MemoryBus } from './memory-bus.js';
 
 /**
@@ -51,9 +57,7 @@ export class MemoryTransport implements Transport {
     };
   }
 
-  onStatus(
-    listener: (status: TransportStatus, detail?: Error, again?: boolean) => void,
-  ): () => void {
+  onStatus(listener: StatusListener): () => void {
     return this.#status.on(listener);
   }
 

@@ -3,7 +3,13 @@ import { Redis, type RedisOptions, ReplyError } from 'ioredis';
 import { DaebusError, errorMessage } from '../../errors/daebus-error.js';
 import { ListenerSet, reportListenerError } from '../listener-set.js';
 import { StatusEmitter } from '../status-emitter.js';
-import type { MessageListener, Transport, TransportStatus, Unsubscribe } from '../transport.js';
+import type {
+  MessageListener,
+  StatusListener,
+  Transport,
+  TransportStatus,
+  Unsubscribe,
+} from '../transport.js';
 import { PublishBatcher } from './publish-batcher.js';
 import { maskRedisUrl, resolveRedisUrl } from './redis-url.js';
 
@@ -262,9 +268,7 @@ export class RedisTransport implements Transport {
     };
   }
 
-  onStatus(
-    listener: (status: TransportStatus, detail?: Error, again?: boolean) => void,
-  ): () => void {
+  onStatus(listener: StatusListener): () => void {
     return this.#status.on(listener);
   }
 
