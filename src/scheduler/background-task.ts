@@ -140,7 +140,7 @@ export class BackgroundTask {
       stuck: s.stuck,
       elsewhere: s.elsewhere,
       lastRunAt: Number.isNaN(s.lastRunAt) ? null : new Date(s.lastRunAt),
-      lastDurationMs: s.lastDurationMs < 0 ? null : s.lastDurationMs,
+      lastDurationMs: Number.isNaN(s.lastDurationMs) ? null : s.lastDurationMs,
       avgDurationMs: s.runs === 0 ? null : s.totalDurationMs / s.runs,
       maxDurationMs: s.runs === 0 ? null : s.maxDurationMs,
       lastError: s.lastError,

@@ -24,6 +24,10 @@ export const MAX_SLEEP_MS = 2;
 const SLEEP_SHARE = 0.02;
 const MAX_BUDGET_MS = 20;
 
+/** Where {@link PreciseWake}'s clock keeps the budget and the time of its last refill. */
+const BUDGET = 0;
+const REFILLED_AT = 1;
+
 /** How many times a sleep may wait again when it ended a little early. */
 const MAX_WAITS = 3;
 
@@ -65,8 +69,13 @@ export function preciseNow(): number {
 
 /** Sleeps the thread until due times, within a budget of the thread's time. */
 export class PreciseWake {
-  #budgetMs = MAX_BUDGET_MS;
-  #refilledAt = performance.now();
+  /**
+   * The sleep budget (ms) and when it was last refilled (`performance.now()`),
+   * in a typed array: they take fractions on every wake, and a field that
+   * started as a small integer would change representation at the first
+   * one, throwing away the code compiled for the scheduler's wake-ups.
+   */
+  readonly #clock = Float64Array.of(MAX_BUDGET_MS, performance.now());
   #enabled = true;
 
   /**
@@ -88,12 +97,13 @@ export class PreciseWake {
     if (remaining <= 0) return true;
     if (remaining > Math.min(limitMs, MAX_SLEEP_MS) || !this.#enabled) return false;
     const sleepStarted = performance.now();
-    this.#budgetMs = Math.min(
+    const clock = this.#clock;
+    clock[BUDGET] = Math.min(
       MAX_BUDGET_MS,
-      this.#budgetMs + (sleepStarted - this.#refilledAt) * SLEEP_SHARE,
+      clock[BUDGET]! + (sleepStarted - clock[REFILLED_AT]!) * SLEEP_SHARE,
     );
-    this.#refilledAt = sleepStarted;
-    if (remaining > this.#budgetMs) return false;
+    clock[REFILLED_AT] = sleepStarted;
+    if (remaining > clock[BUDGET]!) return false;
     // A wait can end a little early: wait again for the rest, a few times at most.
     for (let waits = 0; remaining > 0 && waits < MAX_WAITS; waits++) {
       Atomics.wait(sleeper, 0, 0, remaining);
@@ -104,7 +114,7 @@ export class PreciseWake {
       }
       remaining = left;
     }
-    this.#budgetMs -= performance.now() - sleepStarted;
+    clock[BUDGET]! -= performance.now() - sleepStarted;
     return remaining <= 0;
   }
 }

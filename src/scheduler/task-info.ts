@@ -71,7 +71,7 @@ export function taskInfo(state: TaskState): TaskInfo {
     stuck: stats.stuck,
     elsewhere: stats.elsewhere,
     last_run_at: iso(stats.lastRunAt),
-    last_duration_ms: stats.lastDurationMs < 0 ? null : stats.lastDurationMs,
+    last_duration_ms: Number.isNaN(stats.lastDurationMs) ? null : stats.lastDurationMs,
     avg_duration_ms:
       stats.runs === 0 ? null : Math.round((stats.totalDurationMs / stats.runs) * 100) / 100,
     max_duration_ms: stats.runs === 0 ? null : stats.maxDurationMs,

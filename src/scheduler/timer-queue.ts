@@ -20,6 +20,8 @@ interface Bucket<T> {
   readonly stamps: number[];
   head: number;
   count: number;
+  /** The next spare bucket, while this one is spare. */
+  nextSpare: Bucket<T> | null;
 }
 
 /** Spent buckets kept for reuse; a few are enough, since one is usually spent as the next is made. */
@@ -47,8 +49,13 @@ export class TimerQueue<T extends QueueEntry> {
   /** Queued entries (stale bucket slots not counted). */
   #size = 0;
   #nextSeq = 0;
-  /** Spent buckets, ready for another due time. */
-  readonly #spare: Bucket<T>[] = [];
+  /**
+   * Spent buckets, ready for another due time: a list linked through
+   * `nextSpare` (not an array, whose kind of elements would change with the
+   * first bucket put in, discarding the code compiled for `schedule`).
+   */
+  #spare: Bucket<T> | null = null;
+  #spareCount = 0;
 
   get size(): number {
     return this.#size;
@@ -70,8 +77,7 @@ export class TimerQueue<T extends QueueEntry> {
     let bucket =
       this.#recent !== null && this.#recent.due === due ? this.#recent : this.#buckets.get(due);
     if (bucket === undefined) {
-      bucket = this.#spare.pop() ?? { due, items: [], stamps: [], head: 0, count: 0 };
-      bucket.due = due;
+      bucket = this.#takeSpare(due);
       this.#buckets.set(due, bucket);
       this.#pushTime(due);
     }
@@ -142,12 +148,25 @@ export class TimerQueue<T extends QueueEntry> {
       if (this.#recent === bucket) this.#recent = null;
       this.#front0 = null;
       this.#popTime();
-      if (this.#spare.length < MAX_SPARE_BUCKETS) {
+      if (this.#spareCount < MAX_SPARE_BUCKETS) {
         bucket.head = 0;
         bucket.count = 0;
-        this.#spare.push(bucket);
+        bucket.nextSpare = this.#spare;
+        this.#spare = bucket;
+        this.#spareCount++;
       }
     }
+  }
+
+  /** A bucket for `due`: a spare one, or a new one when there is none. */
+  #takeSpare(due: number): Bucket<T> {
+    const spare = this.#spare;
+    if (spare === null) return { due, items: [], stamps: [], head: 0, count: 0, nextSpare: null };
+    this.#spare = spare.nextSpare;
+    this.#spareCount--;
+    spare.nextSpare = null;
+    spare.due = due;
+    return spare;
   }
 
   #pushTime(due: number): void {

@@ -454,4 +454,17 @@ describe('the wire form of the new fields', () => {
     expect(task.toJSON()).toMatchObject({ runs: 3, avg_duration_ms: 1.67, max_duration_ms: 2 });
     expect(task.stats.avgDurationMs).toBeCloseTo(5 / 3, 10);
   });
+
+  it('runs of 0 ms report durations of exactly 0, not the -0 the sums start from', async () => {
+    const app = newApp();
+    const task = app.background('instant', 1, () => undefined);
+    await runApp(app);
+    await vi.advanceTimersByTimeAsync(2_100);
+    // toBe compares with Object.is, which tells -0 from 0.
+    expect(task.stats.runs).toBe(2);
+    expect(task.stats.maxDurationMs).toBe(0);
+    expect(task.stats.avgDurationMs).toBe(0);
+    expect(task.stats.lastDurationMs).toBe(0);
+    expect(task.toJSON()).toMatchObject({ max_duration_ms: 0, avg_duration_ms: 0 });
+  });
 });
