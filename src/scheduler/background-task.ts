@@ -129,6 +129,7 @@ export class BackgroundTask {
 
   /** Counters since start and the latest run. */
   get stats(): TaskStats {
+    this.#scheduler.recordEnded();
     const s = this.#state.stats ?? NO_STATS;
     return {
       runs: s.runs,
@@ -150,6 +151,7 @@ export class BackgroundTask {
 
   /** The latest runs, oldest first (as many as the `history` option keeps). */
   get history(): RunRecord[] {
+    this.#scheduler.recordEnded();
     return this.#state.stats?.history.list() ?? [];
   }
 
@@ -179,6 +181,7 @@ export class BackgroundTask {
 
   /** The task as `daebus:tasks` reports it. */
   toJSON(): TaskInfo {
+    this.#scheduler.recordEnded();
     return taskInfo(this.#state);
   }
 }

@@ -31,10 +31,18 @@ const INITIAL_RUNS = 64;
 export class EndedRuns {
   #states: Array<TaskState | null> = new Array<TaskState | null>(INITIAL_RUNS).fill(null);
   #numbers = new Float64Array(INITIAL_RUNS * FIELDS);
+  /** Runs `[#read, #size)` wait; a drain moves #read on before it hands a run out. */
+  #read = 0;
   #size = 0;
 
+  /** Runs waiting. */
   get size(): number {
-    return this.#size;
+    return this.#size - this.#read;
+  }
+
+  /** When the oldest waiting run ended (epoch ms); meaningless when none waits. */
+  get oldestEndedAt(): number {
+    return this.#numbers[this.#read * FIELDS + 4]!;
   }
 
   add(
@@ -58,10 +66,16 @@ export class EndedRuns {
     this.#size = index + 1;
   }
 
-  /** Hands every waiting run to `record`, oldest first, and empties the buffer. */
+  /**
+   * Hands every waiting run to `record`, oldest first, and empties the
+   * buffer. A drain started by `record` itself (an event listener that ends
+   * up recording) goes on where this one is, and this one then finds nothing
+   * left: no run is handed out twice.
+   */
   drain(record: RecordEndedRun): void {
     // Read the size live: a run added while this drains (from an event listener) is recorded too.
-    for (let i = 0; i < this.#size; i++) {
+    while (this.#read < this.#size) {
+      const i = this.#read++;
       // Read the buffer live as well: such an addition may have grown it.
       const numbers = this.#numbers;
       const at = i * FIELDS;
@@ -78,6 +92,7 @@ export class EndedRuns {
         numbers[at + 4]!,
       );
     }
+    this.#read = 0;
     this.#size = 0;
   }
 

@@ -177,6 +177,7 @@ export class Scheduler implements RunnerHost {
    * number of runs still going when the wait ended. Leaves no timer behind.
    */
   async stop(graceMs: number): Promise<number> {
+    this.#runner.recordEnded();
     this.#app = null;
     this.#lock = null;
     this.#disarm();
@@ -322,6 +323,11 @@ export class Scheduler implements RunnerHost {
     this.remove(state);
   }
 
+  /** Records the runs that ended well and wait (see {@link TaskRunner.endPass}), before statistics are read. */
+  recordEnded(): void {
+    this.#runner.recordEnded();
+  }
+
   track(settled: Promise<unknown>): void {
     this.#inFlight.add(settled);
     void settled.finally(() => this.#inFlight.delete(settled));
@@ -431,6 +437,7 @@ export class Scheduler implements RunnerHost {
     }
     const started = preciseNow();
     let now = started;
+    let behind = false;
     this.#runner.beginPass();
     try {
       for (;;) {
@@ -454,8 +461,10 @@ export class Scheduler implements RunnerHost {
           this.#fire(top, now);
         }
       }
+      const next = this.#queue.peek();
+      behind = next !== undefined && next.due <= preciseNow();
     } finally {
-      this.#runner.endPass();
+      this.#runner.endPass(behind);
     }
     // Measured after the runs: a synchronous run must not make the next wait too short.
     this.#arm(Date.now());

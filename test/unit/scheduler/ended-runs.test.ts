@@ -74,4 +74,27 @@ describe('EndedRuns', () => {
     expect(seen).toEqual([1, 2]);
     expect(runs.size).toBe(0);
   });
+
+  it('hands each run out once when a drain starts another (a listener that records)', () => {
+    const runs = new EndedRuns();
+    for (let i = 1; i <= 4; i++) runs.add(stateA, i, i, 0, i, i);
+    const seen: number[] = [];
+    const record = (_state: TaskState, runId: number) => {
+      seen.push(runId);
+      if (runId === 2) runs.drain(record);
+    };
+    runs.drain(record);
+    expect(seen).toEqual([1, 2, 3, 4]);
+    expect(runs.size).toBe(0);
+  });
+
+  it('knows when its oldest waiting run ended', () => {
+    const runs = new EndedRuns();
+    runs.add(stateA, 1, 10, 0, 11, 12);
+    runs.add(stateB, 2, 20, 0, 21, 25);
+    expect(runs.oldestEndedAt).toBe(12);
+    drainAll(runs);
+    runs.add(stateB, 3, 30, 0, 31, 33);
+    expect(runs.oldestEndedAt).toBe(33);
+  });
 });

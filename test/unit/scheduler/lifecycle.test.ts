@@ -159,6 +159,80 @@ describe('loggers inside a task', () => {
     expect(byMsg('outside any task')!.task).toBeUndefined();
   });
 
+  it('tasks due in one pass each see their own context; listeners, triggers and the code after the pass see theirs', async () => {
+    const app = newApp();
+    const seen: Array<[string, string | undefined]> = [];
+    const note = (label: string) => {
+      logger.info(label);
+      seen.push([label, logLines().at(-1)!.task]);
+    };
+    app.on('task:start', (event) => note(`start listener ${event.task}`));
+    app.on('task:error', (event) => note(`error listener ${event.task}`));
+    app.on('task:success', (event) => {
+      if (event.task === 'async') note('success listener async');
+    });
+    const other = app.background('other', 3600, () => note('other'));
+    app.background('first', 1, () => note('first'));
+    app.background('triggering', 1, () => {
+      void other.trigger();
+      note('triggering after its trigger');
+    });
+    app.background('failing', 1, () => {
+      note('failing');
+      throw new Error('boom');
+    });
+    app.background('async', 1, async () => {
+      note('async before await');
+      await Promise.resolve();
+      note('async after await');
+    });
+    app.background('last', 1, () => note('last'));
+    await runApp(app);
+    await vi.advanceTimersByTimeAsync(1_000);
+    note('after the pass');
+    expect(seen).toEqual([
+      ['start listener first', undefined],
+      ['first', 'first'],
+      ['start listener triggering', undefined],
+      ['start listener other', 'triggering'],
+      ['other', 'other'],
+      ['triggering after its trigger', 'triggering'],
+      ['start listener failing', undefined],
+      ['failing', 'failing'],
+      ['error listener failing', undefined],
+      ['start listener async', undefined],
+      ['async before await', 'async'],
+      ['start listener last', undefined],
+      ['last', 'last'],
+      ['async after await', 'async'],
+      ['success listener async', undefined],
+      ['after the pass', undefined],
+    ]);
+  });
+
+  it('on real timers, a pass leaves no task context behind: the next pass begins outside any task', async () => {
+    vi.useRealTimers();
+    const app = newApp();
+    const startListener: Array<string | undefined> = [];
+    app.on('task:start', () => {
+      logger.info('start listener');
+      startListener.push(logLines().at(-1)!.task);
+    });
+    let runs = 0;
+    app.background('ticking', 0.02, () => {
+      runs++;
+      logger.info('tick');
+    });
+    await runApp(app);
+    while (runs < 3) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(startListener.slice(0, 3)).toEqual([undefined, undefined, undefined]);
+    expect(
+      logLines()
+        .filter((l) => l.msg === 'tick')
+        .every((l) => l.task === 'ticking'),
+    ).toBe(true);
+  });
+
   it('two tasks whose runs interleave each keep their own name', async () => {
     const app = newApp();
     const gateA = deferred();

@@ -130,6 +130,27 @@ describe('run history', () => {
   });
 });
 
+describe('recording while behind schedule', () => {
+  it('runs that end while the scheduler is behind are recorded in batches, at least every 100 ms; reading from outside a run records them at once', async () => {
+    const app = newApp();
+    const seen: number[] = [];
+    const task = app.background('slow', 0.01, () => {
+      seen.push(task.stats.runs);
+      // Each run takes 25 ms of the 10 ms interval: the next one is always due already.
+      vi.setSystemTime(Date.now() + 25);
+    });
+    await runApp(app);
+    await vi.advanceTimersByTimeAsync(300);
+    expect(seen.length).toBeGreaterThan(10);
+    // The second run starts before the first is recorded.
+    expect(seen[1]).toBe(0);
+    // No run waits longer than 100 ms (four runs of 25 ms) to be recorded.
+    expect(Math.max(...seen.map((runs, i) => i - runs))).toBeLessThanOrEqual(5);
+    expect(task.stats.runs).toBe(seen.length);
+    expect(task.history.at(-1)!.run_id).toBe(seen.length);
+  });
+});
+
 describe('task events', () => {
   it('task:start and task:success carry task, run id, scheduled and actual start, duration, attempt', async () => {
     const app = newApp();

@@ -1,0 +1,132 @@
+/**
+ * The task runner's recording of runs that ended well during a timer pass:
+ * at the end of the pass, or, while the scheduler is behind, once it has
+ * caught up (within a bound), and always before statistics are read.
+ */
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { AppHandle } from '../../../src/context/app-handle.js';
+import { resolveTaskOptions } from '../../../src/scheduler/task-options.js';
+import { type RunnerHost, TaskRunner } from '../../../src/scheduler/task-runner.js';
+import { type TaskFunction, TaskState } from '../../../src/scheduler/task-state.js';
+import { T0 } from './helpers.js';
+
+const app: AppHandle = {
+  service: 'runner_test',
+  instance: 'i1',
+  log: pino({ level: 'silent' }),
+  cacheClient: null,
+  publish: async () => 0,
+  shutdownSignal: new AbortController().signal,
+};
+
+function newRunner(): { runner: TaskRunner; events: string[] } {
+  const events: string[] = [];
+  const host: RunnerHost = {
+    app,
+    events: {
+      wants: () => true,
+      emit: (event, payload) => {
+        events.push(`${event} ${payload.task} ${payload.runId}`);
+      },
+    },
+    lock: null,
+    scheduleRetry: () => undefined,
+    onceFinished: () => undefined,
+    track: () => undefined,
+  };
+  return { runner: new TaskRunner(host), events };
+}
+
+function newTask(name: string, fn: TaskFunction = () => undefined): TaskState {
+  return new TaskState(name, 'interval', 1000, fn, resolveTaskOptions(name, undefined));
+}
+
+const runs = (state: TaskState) => state.stats?.runs ?? 0;
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  vi.setSystemTime(T0);
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('recording runs that ended in a timer pass', () => {
+  it('happens at the end of the pass, after every due run has started', () => {
+    const { runner, events } = newRunner();
+    const a = newTask('a');
+    const b = newTask('b', () => {
+      // a has ended, but is not recorded while the pass still starts runs.
+      expect(runs(a)).toBe(0);
+    });
+    runner.beginPass();
+    runner.execute(a, T0, 0);
+    runner.execute(b, T0, 0);
+    runner.endPass(false);
+    expect([runs(a), runs(b)]).toEqual([1, 1]);
+    expect(events).toEqual([
+      'task:start a 1',
+      'task:start b 1',
+      'task:success a 1',
+      'task:success b 1',
+    ]);
+  });
+
+  it('waits while the scheduler is behind, and is made as soon as statistics are read outside a pass', () => {
+    const { runner, events } = newRunner();
+    const a = newTask('a');
+    runner.beginPass();
+    runner.execute(a, T0, 0);
+    runner.endPass(true);
+    expect(runs(a)).toBe(0);
+    runner.beginPass();
+    runner.execute(a, T0 + 1000, 0);
+    // Inside a pass, reading does not record (the pass's own runs wait for its end).
+    runner.recordEnded();
+    expect(runs(a)).toBe(0);
+    runner.endPass(true);
+    runner.recordEnded();
+    expect(runs(a)).toBe(2);
+    expect(a.stats!.history.list().map((run) => run.run_id)).toEqual([1, 2]);
+    expect(events.filter((e) => e.startsWith('task:success'))).toEqual([
+      'task:success a 1',
+      'task:success a 2',
+    ]);
+  });
+
+  it('waits at most 100 ms behind schedule', () => {
+    const { runner } = newRunner();
+    const a = newTask('a');
+    runner.beginPass();
+    runner.execute(a, T0, 0);
+    runner.endPass(true);
+    vi.setSystemTime(T0 + 99);
+    runner.beginPass();
+    runner.endPass(true);
+    expect(runs(a)).toBe(0);
+    vi.setSystemTime(T0 + 100);
+    runner.beginPass();
+    runner.endPass(true);
+    expect(runs(a)).toBe(1);
+  });
+
+  it('a failure is recorded after the successes that ended before it, keeping the history in order', () => {
+    const { runner } = newRunner();
+    let fail = false;
+    const a = newTask('a', () => {
+      if (fail) throw new Error('boom');
+    });
+    runner.beginPass();
+    runner.execute(a, T0, 0);
+    runner.endPass(true);
+    fail = true;
+    runner.beginPass();
+    runner.execute(a, T0 + 1000, 0);
+    runner.endPass(true);
+    expect(a.stats!.history.list().map((run) => [run.run_id, run.outcome])).toEqual([
+      [1, 'success'],
+      [2, 'error'],
+    ]);
+  });
+});
