@@ -21,7 +21,8 @@ const INITIAL_RUNS = 64;
  * recorded. A pass starts every due run first and records them afterwards,
  * so that the statistics, history and events of one run do not delay the
  * start of the next: with thousands of tasks due in the same millisecond,
- * the last one starts that much sooner.
+ * the last one starts that much sooner. While the scheduler is behind, they
+ * wait over several passes (see `TaskRunner.endPass`).
  *
  * The buffers keep their size from pass to pass (they grow by doubling and
  * never shrink), so waiting costs no allocation once they have grown to the

@@ -122,7 +122,7 @@ export class TaskRunner {
   readonly #timed = new Set<AbortController>();
   /** The shutdown signal that #timed listens to (one listener, whatever the number of runs). */
   #linked: AbortSignal | null = null;
-  /** Synchronous runs that ended well during the current timer pass, not recorded yet. */
+  /** Synchronous runs that ended well during a timer pass, not recorded yet (see {@link endPass}). */
   readonly #ended = new EndedRuns();
   /** True during a timer pass: successful synchronous runs wait in #ended. */
   #inPass = false;
