@@ -277,8 +277,8 @@ export class TaskRunner {
     const app = this.#host.app!;
     const runId = ++state.started;
     state.activeRuns++;
-    const { timeoutMs, stuckAfterMs } = state.options;
-    const controller = timeoutMs === null ? null : this.#timedController(app.shutdownSignal);
+    const controller =
+      state.options.timeoutMs === null ? null : this.#timedController(app.shutdownSignal);
     const signal = controller === null ? app.shutdownSignal : controller.signal;
     const args = new RunArgs(state, signal, runId, slot, attempt);
     const context = state.context ?? this.#contextFor(state, app);
@@ -321,18 +321,24 @@ export class TaskRunner {
     }
     // The promise's reactions are made in the pass's context, as they would be after run().
     if (entered) this.#restorePassContext();
-    const run: PendingRun = {
-      state,
-      runId,
-      slot,
-      attempt,
-      startedAt,
-      controller,
-      claimed,
-      timer: null,
-      recorded: false,
-      released: false,
-    };
+    return this.#awaitRun(
+      { state, runId, slot, attempt, startedAt, controller, claimed },
+      result as PromiseLike<unknown>,
+    );
+  }
+
+  /**
+   * A run's function returned a promise: watches its timeout (or when it
+   * counts as stuck), and records the run when the promise settles. Apart
+   * from #start, which synchronous runs go through alone, so that theirs
+   * stays short.
+   */
+  #awaitRun(
+    started: Omit<PendingRun, 'timer' | 'recorded' | 'released'>,
+    result: PromiseLike<unknown>,
+  ): Promise<RunOutcome> {
+    const run: PendingRun = { ...started, timer: null, recorded: false, released: false };
+    const { timeoutMs, stuckAfterMs } = run.state.options;
     if (timeoutMs !== null) run.timer = setTimeout(() => this.#onTimeout(run), timeoutMs);
     else if (stuckAfterMs !== null) run.timer = setTimeout(() => this.#onStuck(run), stuckAfterMs);
     const settled = Promise.resolve(result).then(
