@@ -430,11 +430,17 @@ export class Scheduler implements RunnerHost {
     // The thread sleeps at most MAX_SLEEP_MS in one turn of the event loop, so I/O waits no longer.
     const turnStarted = performance.now();
     const first = this.#queue.peek();
-    if (first !== undefined && !this.#wake.sleepUntil(first.due)) {
-      // Not due yet, and too far off (or out of sleep budget) to sleep the rest: wait some more.
-      this.#arm(Date.now());
-      return;
-    }
+    // The pass runs unless the first entry is not due yet and too far off (or out of sleep budget)
+    // to sleep the rest; either way the timer is set again below. A single way out of this
+    // function: its optimized code has seen every call in it, and is not thrown away the first
+    // time a wake-up comes early.
+    if (first === undefined || this.#wake.sleepUntil(first.due)) this.#runPass(turnStarted);
+    // Measured after the runs: a synchronous run must not make the next wait too short.
+    this.#arm(Date.now());
+  };
+
+  /** Runs what is due, and what comes due while the pass lasts (up to MAX_PASS_MS). */
+  #runPass(turnStarted: number): void {
     const started = preciseNow();
     let now = started;
     let behind = false;
@@ -466,9 +472,7 @@ export class Scheduler implements RunnerHost {
     } finally {
       this.#runner.endPass(behind);
     }
-    // Measured after the runs: a synchronous run must not make the next wait too short.
-    this.#arm(Date.now());
-  };
+  }
 
   /** The pending slot of `state` is due: advance its schedule, then run it under its policies. */
   #fire(state: TaskState, now: number): void {
