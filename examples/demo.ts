@@ -62,8 +62,8 @@ oneTime.action('schedule_one_time', (payload: { delay?: number }) => {
 // sync_service: a task whose upstream is down on every other run. Daebus logs
 // and counts each failure, and the task keeps its 2 s schedule.
 const sync = new Daebus('demo-sync', options);
-sync.background('flaky_sync', 2, ({ task, logger }) => {
-  if (task.stats.runs % 2 === 0) throw new Error('upstream did not answer');
+sync.background('flaky_sync', 2, ({ runId, logger }) => {
+  if (runId % 2 === 1) throw new Error('upstream did not answer');
   logger.info('Synchronized with upstream');
 });
 
