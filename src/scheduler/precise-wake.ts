@@ -28,6 +28,13 @@ const MAX_BUDGET_MS = 20;
 const BUDGET = 0;
 const REFILLED_AT = 1;
 
+/**
+ * How long the wall clock may keep its millisecond while the thread sleeps
+ * before it is taken for a mocked one (a real one, even slewed by NTP, moves
+ * on within a millisecond).
+ */
+const MOCKED_WALL_CLOCK_MS = 1.1;
+
 /** How many times a sleep may wait again when it ended a little early. */
 const MAX_WAITS = 3;
 
@@ -48,23 +55,44 @@ let lastReading = 0;
  * hand) is followed. It moves the correction only as far as needed to get
  * back into that millisecond, so it settles on the wall clock and keeps its
  * resolution; it goes back only when the wall clock itself is set back.
+ *
+ * The precise clock is read between two readings of the wall clock, and the
+ * correction only moves it into the span those two allow. A thread that is
+ * preempted between two readings widens the span instead of skewing the
+ * correction: with a single wall-clock reading, a preemption put the clock
+ * up to a millisecond ahead of the wall clock, and the readings after it were
+ * held back until the wall clock caught up.
  */
 export function preciseNow(): number {
+  const before = Date.now();
   let now = performance.timeOrigin + performance.now() + correction;
-  const coarse = Date.now();
-  if (now < coarse) {
-    correction += coarse - now;
-    now = coarse;
-  } else if (now >= coarse + 1) {
-    const inside = coarse + 1 - INSIDE_MS;
+  const after = Date.now();
+  if (now < before) {
+    correction += before - now;
+    now = before;
+  } else if (now >= after + 1) {
+    const inside = after + 1 - INSIDE_MS;
     correction -= now - inside;
     now = inside;
   }
   // Not behind an earlier reading (a correction back into the millisecond can be a hair below
   // it), unless the wall clock itself was set back past it.
-  if (now < lastReading && lastReading < coarse + 1) now = lastReading;
+  if (now < lastReading && lastReading < after + 1) now = lastReading;
   lastReading = now;
   return now;
+}
+
+/**
+ * Whether the clocks did not move as real ones do over a sleep that began at
+ * `wallAtStart` (`Date.now()`) and `sleepStarted` (`performance.now()`):
+ * both stood still (fake timers that mock both), or more than a millisecond
+ * passed without the wall clock's millisecond changing (fake timers that
+ * mock only `Date`).
+ */
+function clocksAreMocked(wallAtStart: number, sleepStarted: number): boolean {
+  if (Date.now() !== wallAtStart) return false;
+  const slept = performance.now() - sleepStarted;
+  return slept === 0 || slept > MOCKED_WALL_CLOCK_MS;
 }
 
 /** Sleeps the thread until due times, within a budget of the thread's time. */
@@ -82,6 +110,11 @@ export class PreciseWake {
    * False once a sleep has shown that the clock does not move while the
    * thread sleeps: a clock mocked by fake timers, which only timers advance.
    * The scheduler then sets its timers for the due times themselves.
+   *
+   * A real clock can stand still too, for less than a millisecond: while
+   * {@link preciseNow} is held back to the millisecond of a wall clock that
+   * has fallen behind it. A sleep that ends in such a moment only returns
+   * false.
    */
   get enabled(): boolean {
     return this.#enabled;
@@ -89,13 +122,15 @@ export class PreciseWake {
 
   /**
    * Sleeps until `due` (epoch ms) when it is at most `limitMs` (at most
-   * {@link MAX_SLEEP_MS}) away and the budget allows. Returns false, having
-   * slept nothing, when the caller should set a timer instead.
+   * {@link MAX_SLEEP_MS}) away and the budget allows. Returns false when the
+   * caller should set a timer instead: having slept nothing, or having found
+   * that the clock stood still (see {@link enabled}).
    */
   sleepUntil(due: number, limitMs = MAX_SLEEP_MS): boolean {
     let remaining = due - preciseNow();
     if (remaining <= 0) return true;
     if (remaining > Math.min(limitMs, MAX_SLEEP_MS) || !this.#enabled) return false;
+    const wallAtStart = Date.now();
     const sleepStarted = performance.now();
     const clock = this.#clock;
     clock[BUDGET] = Math.min(
@@ -109,7 +144,8 @@ export class PreciseWake {
       Atomics.wait(sleeper, 0, 0, remaining);
       const left = due - preciseNow();
       if (left >= remaining) {
-        this.#enabled = false;
+        // The clock stood still while the thread slept.
+        if (clocksAreMocked(wallAtStart, sleepStarted)) this.#enabled = false;
         break;
       }
       remaining = left;

@@ -8,6 +8,11 @@ import { MAX_SLEEP_MS, PreciseWake, preciseNow } from '../../../src/scheduler/pr
 
 afterEach(() => {
   vi.useRealTimers();
+  // A test that sets or mocks the clocks can leave preciseNow() up to a millisecond off the real
+  // wall clock, which it follows again only as readings cross millisecond boundaries: read across
+  // a few, so the next test starts from a settled clock.
+  const settled = performance.now() + 5;
+  while (performance.now() < settled) preciseNow();
 });
 
 describe('preciseNow', () => {
@@ -50,6 +55,41 @@ describe('preciseNow', () => {
     }
   });
 
+  it('keeps to the wall clock after the thread is preempted between its readings', () => {
+    // Both clocks as the thread sees them; `lost` is time that passed while it was preempted.
+    const realPerformanceNow = performance.now.bind(performance);
+    let lost = 0;
+    let preemptAfterRead = -1;
+    const truth = () => performance.timeOrigin + realPerformanceNow() + lost;
+    const perfSpy = vi.spyOn(performance, 'now').mockImplementation(() => {
+      const reading = realPerformanceNow() + lost;
+      // Preempted for 5 ms right after this reading of the precise clock.
+      if (preemptAfterRead-- === 0) lost += 5;
+      return reading;
+    });
+    const dateSpy = vi.spyOn(Date, 'now').mockImplementation(() => Math.floor(truth()));
+    try {
+      // Settled on these clocks first: readings across many millisecond boundaries (on a loaded
+      // machine the thread can miss a few).
+      const settled = truth() + 20;
+      while (truth() < settled) preciseNow();
+      preemptAfterRead = 0;
+      preciseNow();
+      let worst = 0;
+      for (let i = 0; i < 1000; i++) {
+        const before = truth();
+        const now = preciseNow();
+        const after = truth();
+        worst = Math.max(worst, before - now, now - after);
+      }
+      // Not pushed ahead by the time lost, to be pulled back by the readings after it.
+      expect(worst).toBeLessThan(0.05);
+    } finally {
+      perfSpy.mockRestore();
+      dateSpy.mockRestore();
+    }
+  });
+
   it('follows a wall clock that is set', () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(Date.UTC(2031, 5, 1));
@@ -68,9 +108,15 @@ describe('PreciseWake', () => {
 
   it('refuses to sleep for more than MAX_SLEEP_MS', () => {
     const wake = new PreciseWake();
-    const before = performance.now();
-    expect(wake.sleepUntil(preciseNow() + MAX_SLEEP_MS + 5)).toBe(false);
-    expect(performance.now() - before).toBeLessThan(MAX_SLEEP_MS);
+    const wait = vi.spyOn(Atomics, 'wait');
+    try {
+      expect(wake.sleepUntil(preciseNow() + MAX_SLEEP_MS + 5)).toBe(false);
+      expect(wait).not.toHaveBeenCalled();
+      expect(wake.sleepUntil(preciseNow() + 1)).toBe(true);
+      expect(wait).toHaveBeenCalled();
+    } finally {
+      wait.mockRestore();
+    }
   });
 
   it('never wakes before the due time', () => {
@@ -102,5 +148,43 @@ describe('PreciseWake', () => {
     expect(wake.sleepUntil(Date.now() + 1)).toBe(false);
     expect(wake.enabled).toBe(false);
     expect(wake.sleepUntil(Date.now() + 1)).toBe(false);
+  });
+
+  it('steps aside for good under fake timers that mock only Date', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const wake = new PreciseWake();
+    expect(wake.sleepUntil(preciseNow() + 1.9)).toBe(false);
+    expect(wake.enabled).toBe(false);
+  });
+
+  it('stays on when a real clock stands still for a moment, held back to a wall clock that fell behind it', () => {
+    // Clocks under the test's control: `time` is the true time (epoch ms), and a sleep moves it on.
+    let time = 1_800_000_000_000.2;
+    let wallAhead = 0;
+    const spies = [
+      vi.spyOn(Date, 'now').mockImplementation(() => Math.floor(time + wallAhead)),
+      vi.spyOn(performance, 'now').mockImplementation(() => time - performance.timeOrigin),
+      vi.spyOn(Atomics, 'wait').mockImplementation((_array, _index, _value, timeout) => {
+        time += timeout ?? 0;
+        return 'timed-out';
+      }),
+    ];
+    try {
+      // The wall clock is 5 ms ahead, then set back: the precise clock now waits for it.
+      wallAhead = 5;
+      preciseNow();
+      wallAhead = 0;
+      const held = preciseNow();
+      const wake = new PreciseWake();
+      // Half a millisecond later the wall clock is still in the same millisecond: no progress.
+      expect(wake.sleepUntil(held + 0.5)).toBe(false);
+      expect(wake.enabled).toBe(true);
+      // Once the wall clock moves on, sleeps end on time again.
+      const due = preciseNow() + 1.5;
+      expect(wake.sleepUntil(due)).toBe(true);
+      expect(preciseNow()).toBeGreaterThanOrEqual(due);
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
   });
 });
