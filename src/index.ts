@@ -35,7 +35,7 @@ export type { WireRequest } from './protocol/wire-request.js';
 export type { ErrorPayload, WireResponse } from './protocol/wire-response.js';
 export type { TaskStats } from './scheduler/background-task.js';
 export { BackgroundTask } from './scheduler/background-task.js';
-export type { RunRecord, RunResult } from './scheduler/run-history.js';
+export type { RunRecord, RunResult } from './scheduler/run-records.js';
 export type { TaskEvent, TaskEventMap, TaskEventName } from './scheduler/task-events.js';
 export type { TaskInfo } from './scheduler/task-info.js';
 export type {

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { DaebusError } from '../errors/daebus-error.js';
 import { describeValue } from '../protocol/wire-request.js';
 import type { BackgroundTask } from '../scheduler/background-task.js';
-import type { RunRecord } from '../scheduler/run-history.js';
+import type { RunRecord } from '../scheduler/run-records.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import type { TaskInfo } from '../scheduler/task-info.js';
 import { VERSION } from '../version.js';

@@ -1,5 +1,4 @@
-import type { RunRecord } from './run-history.js';
-import { NO_STATS } from './run-stats.js';
+import { listRuns, type RunRecord, readCounters } from './run-records.js';
 import type { Scheduler } from './scheduler.js';
 import { type TaskInfo, taskInfo } from './task-info.js';
 import type { RunOutcome, TaskKind, TaskState } from './task-state.js';
@@ -130,7 +129,7 @@ export class BackgroundTask {
   /** Counters since start and the latest run. */
   get stats(): TaskStats {
     this.#scheduler.recordEnded();
-    const s = this.#state.stats ?? NO_STATS;
+    const s = readCounters(this.#state);
     return {
       runs: s.runs,
       failures: s.failures,
@@ -152,7 +151,7 @@ export class BackgroundTask {
   /** The latest runs, oldest first (as many as the `history` option keeps). */
   get history(): RunRecord[] {
     this.#scheduler.recordEnded();
-    return this.#state.stats?.history.list() ?? [];
+    return listRuns(this.#state);
   }
 
   /** Stops scheduling runs (a run in progress finishes). The grid is kept. */

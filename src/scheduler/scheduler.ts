@@ -15,6 +15,7 @@ import {
   setPendingSlot,
 } from './next-run.js';
 import { EARLY_WAKE_MS, MAX_SLEEP_MS, PreciseWake, preciseNow } from './precise-wake.js';
+import { detachRuns } from './run-records.js';
 import type { TaskEventSink } from './task-events.js';
 import {
   checkJitter,
@@ -303,7 +304,7 @@ export class Scheduler implements RunnerHost {
     state.active = false;
     state.queued = null;
     // Even before its first run is recorded (which may wait for the end of the pass).
-    state.ensureStats().history.detach();
+    detachRuns(state);
   }
 
   // RunnerHost

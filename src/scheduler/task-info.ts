@@ -1,4 +1,4 @@
-import { NO_STATS } from './run-stats.js';
+import { readCounters } from './run-records.js';
 import type { OverlapPolicy } from './task-options.js';
 import type { TaskKind, TaskState } from './task-state.js';
 
@@ -47,7 +47,7 @@ function iso(ms: number): string | null {
 export function taskInfo(state: TaskState): TaskInfo {
   const seconds = state.intervalMs / 1000;
   const { options } = state;
-  const stats = state.stats ?? NO_STATS;
+  const stats = readCounters(state);
   return {
     name: state.name,
     kind: state.kind,

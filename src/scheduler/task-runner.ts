@@ -6,7 +6,7 @@ import { RateLimitedLog } from '../logging/rate-limited-log.js';
 import type { BackgroundTask } from './background-task.js';
 import { EndedRuns, type RecordEndedRun } from './ended-runs.js';
 import type { ExclusiveLock } from './exclusive-lock.js';
-import type { RunResult } from './run-history.js';
+import { addToCounter, noteRun, type RunResult, readCounters } from './run-records.js';
 import type { TaskEvent, TaskEventName, TaskEventSink } from './task-events.js';
 import type { RunOutcome, TaskRun, TaskState } from './task-state.js';
 
@@ -211,14 +211,13 @@ export class TaskRunner {
   }
 
   #skip(state: TaskState, slot: number | null): RunOutcome {
-    const stats = state.ensureStats();
-    stats.skipped++;
+    const skipped = addToCounter(state, 'skipped');
     const app = this.#host.app;
     if (app !== null) {
       this.#complaints.warn(
         app.log,
         `skip:${state.name}`,
-        { task: state.name, skipped: stats.skipped },
+        { task: state.name, skipped },
         `task "${state.name}" skipped a run: the previous run is still going`,
       );
     }
@@ -262,7 +261,7 @@ export class TaskRunner {
     if (!claimed || this.#host.app === null) {
       if (claimed) lock.release(state.name, slot, 1);
       // A claim that could not reach Redis is no run elsewhere: nobody ran the slot (logged above).
-      else if (!unreachable) state.ensureStats().elsewhere++;
+      else if (!unreachable) addToCounter(state, 'elsewhere');
       return 'elsewhere';
     }
     return this.#start(state, slot, attempt, true);
@@ -413,7 +412,7 @@ export class TaskRunner {
       'TIMEOUT',
       `task "${state.name}" run ${run.runId} timed out after ${seconds} s`,
     );
-    state.ensureStats().timeouts++;
+    addToCounter(state, 'timeouts');
     run.recorded = true;
     run.controller!.abort(error);
     this.#record(
@@ -440,7 +439,7 @@ export class TaskRunner {
     run.timer = null;
     if (run.released) return;
     const { state } = run;
-    state.ensureStats().stuck++;
+    addToCounter(state, 'stuck');
     const app = this.#host.app;
     app?.log.warn(
       { task: state.name, run_id: run.runId, running_ms: Date.now() - run.startedAt },
@@ -454,7 +453,7 @@ export class TaskRunner {
   /** Records a successful run that waited for the end of its timer pass. */
   readonly #recordSuccess: RecordEndedRun = (state, runId, slot, attempt, startedAt, endedAt) => {
     const duration = endedAt - startedAt;
-    state.ensureStats().noteRun(runId, slot, attempt, startedAt, duration, 'success', null);
+    noteRun(state, runId, slot, attempt, startedAt, duration, 'success', null);
     if (this.#successWanted)
       this.#send('task:success', state, runId, slot, startedAt, attempt, undefined, duration);
   };
@@ -473,15 +472,14 @@ export class TaskRunner {
     // Runs that ended before this one are recorded first: the history keeps their order.
     this.#drainEnded();
     const duration = endedAt - startedAt;
-    const stats = state.ensureStats();
     const error =
       result === 'success' ? undefined : err instanceof Error ? err : new Error(errorMessage(err));
     const message = error === undefined ? null : error.message || errorMessage(err);
-    stats.noteRun(runId, slot, attempt, startedAt, duration, result, message);
+    noteRun(state, runId, slot, attempt, startedAt, duration, result, message);
     if (error !== undefined) {
       this.#host.app?.log.error(
-        { task: state.name, err: error, run_id: runId, failures: stats.failures },
-        `task "${state.name}" failed: ${stats.lastError}`,
+        { task: state.name, err: error, run_id: runId, failures: readCounters(state).failures },
+        `task "${state.name}" failed: ${message}`,
       );
     }
     this.#emit(
@@ -555,14 +553,13 @@ export class TaskRunner {
    * `slot` is the one the event names (a dropped late run's own slot).
    */
   missed(state: TaskState, count: number, slot = state.slot): void {
-    const stats = state.ensureStats();
-    stats.missed += count;
+    const totalMissed = addToCounter(state, 'missed', count);
     const app = this.#host.app;
     if (app !== null) {
       this.#complaints.warn(
         app.log,
         `miss:${state.name}`,
-        { task: state.name, missed: count, total_missed: stats.missed },
+        { task: state.name, missed: count, total_missed: totalMissed },
         `task "${state.name}" woke late and missed ${count} scheduled run${count === 1 ? '' : 's'}; it keeps its schedule`,
       );
     }

@@ -2,7 +2,7 @@ import type { Cron } from 'croner';
 import type { Logger } from 'pino';
 import type { TaskContext } from '../context/store.js';
 import type { BackgroundTask } from './background-task.js';
-import { RunStats } from './run-stats.js';
+import type { FailureLog, RunRecordsHolder } from './run-records.js';
 import type { ResolvedTaskOptions } from './task-options.js';
 import type { QueueEntry } from './timer-queue.js';
 
@@ -57,15 +57,15 @@ export interface CronSchedule {
 
 /**
  * All of one task's state, in one object: its schedule, its place in the
- * timer queue and its policies; its counters live in {@link RunStats},
- * created on the first run. Owned by the scheduler; users see it through
+ * timer queue and its policies; its counters and history live in a slab
+ * region it takes on its first run (see `run-records.ts`). Owned by the scheduler; users see it through
  * {@link BackgroundTask}.
  *
  * Times are epoch milliseconds held as doubles from the start (NaN when
  * unset), so that no field changes representation: thousands of tasks fire
  * in one pass, and each must be cheap to touch.
  */
-export class TaskState implements QueueEntry {
+export class TaskState implements QueueEntry, RunRecordsHolder {
   // Timer-queue bookkeeping (see QueueEntry); owned by the queue.
   due = Number.NaN;
   seq = 0;
@@ -104,8 +104,12 @@ export class TaskState implements QueueEntry {
   scheduledStarts = 0;
   /** Retries waiting in the timer queue: a one-time task stays registered until they have run. */
   pendingRetries = 0;
-  /** Counters, latest run and history; null until the first run, skip or miss. */
-  stats: RunStats | null = null;
+  // Counters, latest run and history (see RunRecordsHolder); no region until the first run, skip or miss.
+  runData: Float64Array | null = null;
+  runBase = 0;
+  runStride = 0;
+  failureLog: FailureLog | null = null;
+  recordsDetached = false;
 
   /** The user's view of this task; set when the scheduler registers it. */
   handle!: BackgroundTask;
@@ -127,11 +131,5 @@ export class TaskState implements QueueEntry {
   /** True while a run is going. */
   get running(): boolean {
     return this.activeRuns > 0;
-  }
-
-  /** The task's stats, created on first use. */
-  ensureStats(): RunStats {
-    this.stats ??= new RunStats(this.options.historySize);
-    return this.stats;
   }
 }

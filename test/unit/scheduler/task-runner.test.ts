@@ -6,6 +6,7 @@
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AppHandle } from '../../../src/context/app-handle.js';
+import { listRuns, readCounters } from '../../../src/scheduler/run-records.js';
 import { resolveTaskOptions } from '../../../src/scheduler/task-options.js';
 import { type RunnerHost, TaskRunner } from '../../../src/scheduler/task-runner.js';
 import { type TaskFunction, TaskState } from '../../../src/scheduler/task-state.js';
@@ -42,7 +43,7 @@ function newTask(name: string, fn: TaskFunction = () => undefined): TaskState {
   return new TaskState(name, 'interval', 1000, fn, resolveTaskOptions(name, undefined));
 }
 
-const runs = (state: TaskState) => state.stats?.runs ?? 0;
+const runs = (state: TaskState) => readCounters(state).runs;
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -88,7 +89,7 @@ describe('recording runs that ended in a timer pass', () => {
     runner.endPass(true);
     runner.recordEnded();
     expect(runs(a)).toBe(2);
-    expect(a.stats!.history.list().map((run) => run.run_id)).toEqual([1, 2]);
+    expect(listRuns(a).map((run) => run.run_id)).toEqual([1, 2]);
     expect(events.filter((e) => e.startsWith('task:success'))).toEqual([
       'task:success a 1',
       'task:success a 2',
@@ -124,7 +125,7 @@ describe('recording runs that ended in a timer pass', () => {
     runner.beginPass();
     runner.execute(a, T0 + 1000, 0);
     runner.endPass(true);
-    expect(a.stats!.history.list().map((run) => [run.run_id, run.outcome])).toEqual([
+    expect(listRuns(a).map((run) => [run.run_id, run.outcome])).toEqual([
       [1, 'success'],
       [2, 'error'],
     ]);

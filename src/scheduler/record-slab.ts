@@ -1,10 +1,10 @@
 /**
- * Storage for run histories: large shared `Float64Array` slabs cut into
- * regions, one region per task that has run. A task's first run then takes a
- * free region instead of allocating a typed array of its own (which costs a
- * separate backing store each), and no object at all: the history holds the
- * slab and the region's place itself. A region goes back to its pool when its
- * task is removed.
+ * Storage for tasks' run records (see `run-records.ts`): large shared
+ * `Float64Array` slabs cut into regions, one region per task that has run. A
+ * task's first run then takes a free region instead of allocating a typed
+ * array of its own (which costs a separate backing store each), and no object
+ * at all: the task holds the slab and the region's place itself. A region goes
+ * back to its pool when its task is removed.
  *
  * A slab is laid out record by record, not region by region: the first
  * records of all its regions sit side by side, then all the second records,
@@ -13,11 +13,11 @@
  * happen (the first runs touch only the first row), not all at the first run.
  */
 
-/** What holds a region: record k of it starts at `data[base + k × stride]`. */
+/** What holds a region: record k of it starts at `runData[runBase + k × runStride]`. */
 export interface RegionHolder {
-  data: Float64Array | null;
-  base: number;
-  stride: number;
+  runData: Float64Array | null;
+  runBase: number;
+  runStride: number;
 }
 
 /** Numbers per slab (512 KiB). */
@@ -33,13 +33,12 @@ interface Pool {
   freeBases: number[];
 }
 
-/** Pools by region shape (records × numbers per record): histories of one capacity share slabs. */
+/** Pools by region shape (records × numbers per record): tasks with one history size share slabs. */
 const pools = new Map<number, Pool>();
 
 /**
  * Gives `holder` a region of `records` records of `fields` numbers each,
- * holding whatever its previous holder (or nobody) left there: a history
- * reads only records it has written.
+ * holding whatever its previous holder (or nobody) left there.
  */
 export function takeRegion(holder: RegionHolder, records: number, fields: number): void {
   const length = records * fields;
@@ -58,11 +57,11 @@ export function takeRegion(holder: RegionHolder, records: number, fields: number
     };
     pools.set(length, pool);
   }
-  holder.stride = pool.regions * fields;
+  holder.runStride = pool.regions * fields;
   const reused = pool.freeSlabs.pop();
   if (reused !== undefined) {
-    holder.data = reused;
-    holder.base = pool.freeBases.pop()!;
+    holder.runData = reused;
+    holder.runBase = pool.freeBases.pop()!;
     return;
   }
   if (pool.slab === null || pool.used === pool.regions) {
@@ -71,27 +70,27 @@ export function takeRegion(holder: RegionHolder, records: number, fields: number
     pool.slab = new Float64Array(Buffer.allocUnsafeSlow(bytes).buffer, 0, pool.regions * length);
     pool.used = 0;
   }
-  holder.data = pool.slab;
-  holder.base = pool.used * fields;
+  holder.runData = pool.slab;
+  holder.runBase = pool.used * fields;
   pool.used++;
 }
 
 /** Gives `holder` an array of its own for `records` records of `fields` numbers, one after another. */
 export function ownRegion(holder: RegionHolder, records: number, fields: number): void {
-  holder.data = new Float64Array(records * fields);
-  holder.base = 0;
-  holder.stride = fields;
+  holder.runData = new Float64Array(records * fields);
+  holder.runBase = 0;
+  holder.runStride = fields;
 }
 
 /** Returns `holder`'s region of `records` × `fields` numbers to its pool; the holder must not use it again. */
 export function returnRegion(holder: RegionHolder, records: number, fields: number): void {
-  const data = holder.data;
+  const data = holder.runData;
   const length = records * fields;
-  holder.data = null;
+  holder.runData = null;
   // A region too large for a slab was an array of its own: nothing to give back.
   if (data === null || length > SLAB_SIZE / 4) return;
   // The pool exists: the region came from takeRegion, which made it.
   const pool = pools.get(length)!;
   pool.freeSlabs.push(data);
-  pool.freeBases.push(holder.base);
+  pool.freeBases.push(holder.runBase);
 }
