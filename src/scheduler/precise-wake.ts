@@ -133,12 +133,7 @@ export class PreciseWake {
     const wallAtStart = Date.now();
     const sleepStarted = performance.now();
     const clock = this.#clock;
-    clock[BUDGET] = Math.min(
-      MAX_BUDGET_MS,
-      clock[BUDGET]! + (sleepStarted - clock[REFILLED_AT]!) * SLEEP_SHARE,
-    );
-    clock[REFILLED_AT] = sleepStarted;
-    if (remaining > clock[BUDGET]!) return false;
+    if (remaining > this.#refill(sleepStarted)) return false;
     // A wait can end a little early: wait again for the rest, a few times at most.
     for (let waits = 0; remaining > 0 && waits < MAX_WAITS; waits++) {
       Atomics.wait(sleeper, 0, 0, remaining);
@@ -152,5 +147,21 @@ export class PreciseWake {
     }
     clock[BUDGET]! -= performance.now() - sleepStarted;
     return remaining <= 0;
+  }
+
+  /** Whether a sleep of `ms` would be allowed now: enabled, and within the budget. */
+  canSleep(ms: number): boolean {
+    return this.#enabled && ms <= MAX_SLEEP_MS && ms <= this.#refill(performance.now());
+  }
+
+  /** Adds the budget earned since the last refill (at `now`, `performance.now()`); returns the budget. */
+  #refill(now: number): number {
+    const clock = this.#clock;
+    clock[BUDGET] = Math.min(
+      MAX_BUDGET_MS,
+      clock[BUDGET]! + (now - clock[REFILLED_AT]!) * SLEEP_SHARE,
+    );
+    clock[REFILLED_AT] = now;
+    return clock[BUDGET]!;
   }
 }

@@ -14,7 +14,7 @@ import {
   regridInterval,
   setPendingSlot,
 } from './next-run.js';
-import { EARLY_WAKE_MS, MAX_SLEEP_MS, PreciseWake, preciseNow } from './precise-wake.js';
+import { MAX_SLEEP_MS, PreciseWake, preciseNow } from './precise-wake.js';
 import { detachRuns } from './run-records.js';
 import type { TaskEventSink } from './task-events.js';
 import {
@@ -27,15 +27,8 @@ import {
 import { type RunnerHost, TaskRunner } from './task-runner.js';
 import { type RunOutcome, type TaskFunction, TaskState } from './task-state.js';
 import { type QueueEntry, TimerQueue } from './timer-queue.js';
+import { NEXT_TURN, planWake } from './wake-plan.js';
 import { terminateWorkers, workerTaskFunction } from './worker/worker-runner.js';
-
-/**
- * The longest the scheduler sleeps before it looks at the wall clock again.
- * Timers count monotonic time, which stands still while a machine is
- * suspended; waking at least this often lets a resumed machine catch up
- * within a second, and makes intervals longer than `setTimeout`'s limit work.
- */
-export const MAX_WAIT_MS = 1_000;
 
 /** The longest one timer pass keeps running tasks that come due during it, before it yields to I/O. */
 const MAX_PASS_MS = 10;
@@ -73,7 +66,9 @@ export class Scheduler implements RunnerHost {
   #app: AppHandle | null = null;
   #lock: ExclusiveLock | null = null;
   #timer: NodeJS.Timeout | null = null;
-  /** When the armed timer fires (epoch ms); Infinity when none is armed. */
+  /** Armed instead of #timer when the first entry is due in a moment (see planWake). */
+  #nextTurn: NodeJS.Immediate | null = null;
+  /** When the armed timer (or next turn) fires (epoch ms); Infinity when none is armed. */
   #timerAt = Number.POSITIVE_INFINITY;
   /** Sleeps the last moment before a due time, for sub-millisecond precision. */
   readonly #wake = new PreciseWake();
@@ -398,35 +393,33 @@ export class Scheduler implements RunnerHost {
     this.#arm(Date.now());
   }
 
-  /** Makes sure a timer fires by the time the first entry is due (and within MAX_WAIT_MS). */
+  /** Makes sure the scheduler wakes by the time the first entry is due (see planWake). */
   #arm(now: number): void {
     const top = this.#queue.peek();
     if (top === undefined || this.#app === null) {
       this.#disarm();
       return;
     }
-    const untilDue = top.due - now;
-    // Early on purpose, so that the last moment before the due time is slept precisely
-    // (precise-wake.ts): a first wake comes EARLY_WAKE_MS ahead, and when it came too early to
-    // sleep the rest, a second one aims at MAX_SLEEP_MS ahead.
-    let early = 0;
-    if (this.#wake.enabled) early = untilDue > EARLY_WAKE_MS ? EARLY_WAKE_MS : MAX_SLEEP_MS;
-    const wait = Math.min(Math.max(Math.ceil(untilDue - early), untilDue > 0 ? 1 : 0), MAX_WAIT_MS);
-    const at = now + wait;
-    if (this.#timer !== null && this.#timerAt <= at) return;
+    const wait = planWake(top.due - now, this.#wake);
+    const at = wait === NEXT_TURN ? now : now + wait;
+    if (this.#timerAt <= at) return;
     this.#disarm();
     this.#timerAt = at;
-    this.#timer = setTimeout(this.#onTimer, wait);
+    if (wait === NEXT_TURN) this.#nextTurn = setImmediate(this.#onTimer);
+    else this.#timer = setTimeout(this.#onTimer, wait);
   }
 
   #disarm(): void {
     if (this.#timer !== null) clearTimeout(this.#timer);
+    if (this.#nextTurn !== null) clearImmediate(this.#nextTurn);
     this.#timer = null;
+    this.#nextTurn = null;
     this.#timerAt = Number.POSITIVE_INFINITY;
   }
 
   readonly #onTimer = (): void => {
     this.#timer = null;
+    this.#nextTurn = null;
     this.#timerAt = Number.POSITIVE_INFINITY;
     // The thread sleeps at most MAX_SLEEP_MS in one turn of the event loop, so I/O waits no longer.
     const turnStarted = performance.now();

@@ -233,6 +233,40 @@ describe('loggers inside a task', () => {
     ).toBe(true);
   });
 
+  it('on real timers, a pass that used up its turn goes on at the next turn of the event loop, not a timer later', async () => {
+    vi.useRealTimers();
+    const nextTurns = vi.spyOn(globalThis, 'setImmediate');
+    try {
+      const app = newApp();
+      const base = Date.now() + 100;
+      let follows = 0;
+      // Runs for 2 ms, which ends its turn; the next task is due a millisecond after it ends.
+      app.background(
+        'long',
+        0.05,
+        () => {
+          const until = performance.now() + 2;
+          while (performance.now() < until);
+        },
+        { startAt: base },
+      );
+      app.background(
+        'follows',
+        0.05,
+        () => {
+          follows++;
+        },
+        { startAt: base + 3 },
+      );
+      await runApp(app);
+      while (follows < 5) await new Promise((resolve) => setTimeout(resolve, 10));
+      // A timer would come a millisecond or more late; a loaded machine may run the two in one pass.
+      expect(nextTurns).toHaveBeenCalled();
+    } finally {
+      nextTurns.mockRestore();
+    }
+  });
+
   it('two tasks whose runs interleave each keep their own name', async () => {
     const app = newApp();
     const gateA = deferred();

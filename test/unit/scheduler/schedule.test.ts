@@ -3,7 +3,7 @@
  * start + k × interval, no drift, fractional and very long intervals.
  */
 import { describe, expect, it, vi } from 'vitest';
-import { MAX_WAIT_MS } from '../../../src/scheduler/scheduler.js';
+import { MAX_WAIT_MS } from '../../../src/scheduler/wake-plan.js';
 import { HEARTBEAT_S, newApp, runApp, seededRandom, T0, useSchedulerHarness } from './helpers.js';
 
 useSchedulerHarness();
