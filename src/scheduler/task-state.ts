@@ -58,8 +58,8 @@ export interface CronSchedule {
 /**
  * All of one task's state, in one object: its schedule, its place in the
  * timer queue and its policies; its counters and history live in a slab
- * region it takes on its first run (see `run-records.ts`). Owned by the scheduler; users see it through
- * {@link BackgroundTask}.
+ * region it takes on its first run (see `run-records.ts`). Owned by the
+ * scheduler; users see it through {@link BackgroundTask}.
  *
  * Times are epoch milliseconds held as doubles from the start (NaN when
  * unset), so that no field changes representation: thousands of tasks fire
