@@ -132,7 +132,6 @@ export class PreciseWake {
     if (remaining > Math.min(limitMs, MAX_SLEEP_MS) || !this.#enabled) return false;
     const wallAtStart = Date.now();
     const sleepStarted = performance.now();
-    const clock = this.#clock;
     if (remaining > this.#refill(sleepStarted)) return false;
     // A wait can end a little early: wait again for the rest, a few times at most.
     for (let waits = 0; remaining > 0 && waits < MAX_WAITS; waits++) {
@@ -145,7 +144,7 @@ export class PreciseWake {
       }
       remaining = left;
     }
-    clock[BUDGET]! -= performance.now() - sleepStarted;
+    this.#clock[BUDGET]! -= performance.now() - sleepStarted;
     return remaining <= 0;
   }
 

@@ -8,7 +8,7 @@
  *
  * A slab is laid out record by record, not region by region: the first
  * records of all its regions sit side by side, then all the second records,
- * and so on (a region's records are `stride` numbers apart). Tasks that run
+ * and so on (a region's records are `runStride` numbers apart). Tasks that run
  * together write next to each other, and a slab's memory is touched as runs
  * happen (the first runs touch only the first row), not all at the first run.
  */
@@ -82,15 +82,26 @@ export function ownRegion(holder: RegionHolder, records: number, fields: number)
   holder.runStride = fields;
 }
 
-/** Returns `holder`'s region of `records` × `fields` numbers to its pool; the holder must not use it again. */
-export function returnRegion(holder: RegionHolder, records: number, fields: number): void {
-  const data = holder.runData;
+/**
+ * Copies `holder`'s region of `records` × `fields` numbers into an array of
+ * its own, one record after another, and returns the region to its pool.
+ */
+export function moveToOwnRegion(holder: RegionHolder, records: number, fields: number): void {
+  const { runData: shared, runBase: base, runStride: stride } = holder;
+  if (shared === null) return;
+  const own = new Float64Array(records * fields);
+  for (let k = 0; k < records; k++) {
+    own.set(shared.subarray(base + k * stride, base + k * stride + fields), k * fields);
+  }
   const length = records * fields;
-  holder.runData = null;
   // A region too large for a slab was an array of its own: nothing to give back.
-  if (data === null || length > SLAB_SIZE / 4) return;
-  // The pool exists: the region came from takeRegion, which made it.
-  const pool = pools.get(length)!;
-  pool.freeSlabs.push(data);
-  pool.freeBases.push(holder.runBase);
+  if (length <= SLAB_SIZE / 4) {
+    // The pool exists: the region came from takeRegion, which made it.
+    const pool = pools.get(length)!;
+    pool.freeSlabs.push(shared);
+    pool.freeBases.push(base);
+  }
+  holder.runData = own;
+  holder.runBase = 0;
+  holder.runStride = fields;
 }

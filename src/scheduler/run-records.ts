@@ -1,4 +1,4 @@
-import { ownRegion, type RegionHolder, returnRegion, takeRegion } from './record-slab.js';
+import { moveToOwnRegion, ownRegion, type RegionHolder, takeRegion } from './record-slab.js';
 
 /**
  * A task's counters and the history of its last runs, kept as numbers in a
@@ -249,16 +249,7 @@ export function listRuns(holder: RunRecordsHolder): RunRecord[] {
 export function detachRuns(holder: RunRecordsHolder): void {
   if (holder.recordsDetached) return;
   holder.recordsDetached = true;
-  const shared = holder.runData;
-  if (shared === null) return;
-  const records = HEADER_RECORDS + holder.options.historySize;
-  const { runBase: base, runStride: stride } = holder;
-  const own = new Float64Array(records * FIELDS);
-  for (let k = 0; k < records; k++) {
-    own.set(shared.subarray(base + k * stride, base + k * stride + FIELDS), k * FIELDS);
+  if (holder.runData !== null) {
+    moveToOwnRegion(holder, HEADER_RECORDS + holder.options.historySize, FIELDS);
   }
-  returnRegion(holder, records, FIELDS);
-  holder.runData = own;
-  holder.runBase = 0;
-  holder.runStride = FIELDS;
 }
