@@ -9,6 +9,8 @@
  *   the run (the service's own start and stop are left out);
  * - memory: 100,000 registered tasks with a one-hour interval.
  *
+ * `--tasks 1000,10000` runs the precision measurements for those sizes only.
+ *
  * Each measurement runs in a fresh process. The precision runs are repeated
  * (`--repeat N`, 3 by default), alternating baseline and Daebus, and each
  * JSON line gives the median of each figure over the repetitions (the worst
@@ -25,10 +27,12 @@ const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '20' },
     repeat: { type: 'string', default: '3' },
+    tasks: { type: 'string', default: '1,1000,10000' },
   },
 });
 const seconds = Number(values.seconds);
 const repeat = Math.max(1, Math.floor(Number(values.repeat)));
+const sizes = values.tasks.split(',').map(Number);
 const runner = fileURLToPath(new URL('./scheduler-run.ts', import.meta.url));
 
 type Measurement = Record<string, number | string>;
@@ -62,7 +66,7 @@ function medianOf(runs: Measurement[]): Measurement {
 }
 
 const results: Record<string, Measurement> = {};
-for (const tasks of [1, 1000, 10000]) {
+for (const tasks of sizes) {
   const runs: Record<string, Measurement[]> = { baseline: [], daebus: [] };
   for (let i = 0; i < repeat; i++) {
     for (const impl of ['baseline', 'daebus']) {
@@ -78,23 +82,19 @@ for (const impl of ['baseline', 'daebus']) {
   results[`${impl}-mem`] = measure(['memory', impl, '100000'], true);
   console.log(JSON.stringify(results[`${impl}-mem`]));
 }
-const ratio = (a: number | string | undefined, b: number | string | undefined) =>
-  Number((Number(a) / Math.max(Number(b), 1e-9)).toFixed(3));
+/** Daebus's figure over the baseline's, for the runs measured (null for a size not run). */
+const ratio = (key: string, figure: string): number | null => {
+  const daebus = results[`daebus-${key}`];
+  const baseline = results[`baseline-${key}`];
+  if (daebus === undefined || baseline === undefined) return null;
+  return Number((Number(daebus[figure]) / Math.max(Number(baseline[figure]), 1e-9)).toFixed(3));
+};
 console.log(
   JSON.stringify({
     bench: 'sched-ratio',
-    p99_late_ratio_1000: ratio(
-      results['daebus-1000']!.p99_late_ms,
-      results['baseline-1000']!.p99_late_ms,
-    ),
-    p99_late_ratio_10000: ratio(
-      results['daebus-10000']!.p99_late_ms,
-      results['baseline-10000']!.p99_late_ms,
-    ),
-    cpu_ratio_10000: ratio(results['daebus-10000']!.cpu_ms, results['baseline-10000']!.cpu_ms),
-    bytes_per_task_ratio: ratio(
-      results['daebus-mem']!.bytes_per_task,
-      results['baseline-mem']!.bytes_per_task,
-    ),
+    p99_late_ratio_1000: ratio('1000', 'p99_late_ms'),
+    p99_late_ratio_10000: ratio('10000', 'p99_late_ms'),
+    cpu_ratio_10000: ratio('10000', 'cpu_ms'),
+    bytes_per_task_ratio: ratio('mem', 'bytes_per_task'),
   }),
 );
