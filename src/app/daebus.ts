@@ -28,6 +28,7 @@ import type { ActionMap, PayloadOf, ResultOf, UntypedActions } from './contracts
 import { type AnyActionHandler, type AnyListenHandler, Dispatcher } from './dispatcher.js';
 import type { ActionContext, ListenContext } from './handler-context.js';
 import { Heartbeat } from './heartbeat.js';
+import { HELPER_THREAD_NICE, lowerHelperThreads } from './helper-threads.js';
 import { createInstanceId } from './instance-id.js';
 import { reservedActions } from './introspection.js';
 import {
@@ -449,6 +450,15 @@ export class Daebus<A extends ActionMap<A> = UntypedActions> extends EventEmitte
       throw err;
     }
     prepareContextStorage();
+    if (this.#options.lowerHelperThreads) {
+      const lowered = lowerHelperThreads();
+      if (lowered > 0) {
+        log.debug(
+          { threads: lowered, nice: HELPER_THREAD_NICE },
+          `lowered ${lowered} helper threads to nice ${HELPER_THREAD_NICE}: the event loop comes first`,
+        );
+      }
+    }
     this.#scheduler.start(handle);
     running.heartbeat.start();
     if (this.#options.handleSignals) {

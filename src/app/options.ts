@@ -39,6 +39,19 @@ export interface DaebusOptions {
    * @default true
    */
   handleSignals?: boolean;
+  /**
+   * On Linux, when the service starts, lower the CPU priority of the
+   * process's helper threads (V8's compiler and garbage-collector threads,
+   * libuv's thread pool: the threads the process had when Daebus was
+   * loaded) to nice 19, so that on a machine with few cores the event loop
+   * does not wait for them: a burst of compiling then no longer makes task
+   * runs due in that moment start milliseconds late. The main thread, and
+   * worker threads started later (worker tasks among them), keep their
+   * priority. The change lasts as long as the process: raising a priority
+   * again needs privileges.
+   * @default true
+   */
+  lowerHelperThreads?: boolean;
   /** Your own pino logger; replaces the one Daebus creates. */
   logger?: Logger;
   /**
@@ -113,6 +126,7 @@ export const DEFAULTS = {
   shutdownTimeout: 10,
   heartbeatInterval: 5,
   handleSignals: true,
+  lowerHelperThreads: true,
 } as const;
 
 function positive(name: string, value: unknown, integer: boolean): void {
@@ -150,11 +164,13 @@ export function resolveOptions(options: DaebusOptions = {}): ResolvedOptions {
   positive('maxPayloadBytes', resolved.maxPayloadBytes, true);
   positive('shutdownTimeout', resolved.shutdownTimeout, false);
   positive('heartbeatInterval', resolved.heartbeatInterval, false);
-  if (typeof resolved.handleSignals !== 'boolean') {
-    throw new DaebusError(
-      'INVALID_CONFIG',
-      `handleSignals must be true or false, got ${String(resolved.handleSignals)}`,
-    );
+  for (const name of ['handleSignals', 'lowerHelperThreads'] as const) {
+    if (typeof resolved[name] !== 'boolean') {
+      throw new DaebusError(
+        'INVALID_CONFIG',
+        `${name} must be true or false, got ${String(resolved[name])}`,
+      );
+    }
   }
   return resolved;
 }

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { Daebus } from '../../src/index.js';
+import { startChild } from '../harness/child-service.js';
+import { waitForExit } from './support.js';
+
+interface Report {
+  pid: string;
+  before: Record<string, number>;
+  after: Record<string, number>;
+  workerTid: string;
+}
+
+/** Runs the fixture in a child process and returns what it printed. */
+async function report(env: Record<string, string>): Promise<Report> {
+  const child = startChild('test/integration/fixtures/helper-threads.ts', env);
+  const code = await waitForExit(child.process, 20_000, child.output);
+  expect(code, child.output()).toBe(0);
+  const line = child
+    .output()
+    .split('\n')
+    .find((text) => text.startsWith('{"pid"'));
+  expect(line, child.output()).toBeDefined();
+  return JSON.parse(line!) as Report;
+}
+
+describe('helper threads', () => {
+  it('are lowered to nice 19 when the service starts; the main thread and later workers are not', async () => {
+    const { pid, before, after, workerTid } = await report({});
+    const helpers = Object.keys(before).filter((tid) => tid !== pid && tid !== workerTid);
+    // Node's V8 platform threads at least.
+    expect(helpers.length).toBeGreaterThanOrEqual(4);
+    const present = helpers.filter((tid) => after[tid] !== undefined);
+    expect(present.length).toBeGreaterThanOrEqual(4);
+    for (const tid of present) expect(after[tid], `thread ${tid}`).toBe(19);
+    expect(after[pid]).toBe(before[pid]);
+    expect(after[workerTid]).toBe(before[pid]);
+  });
+
+  it('keep their priority with lowerHelperThreads: false', async () => {
+    const { before, after } = await report({ LOWER: '0' });
+    for (const [tid, nice] of Object.entries(after)) {
+      if (before[tid] !== undefined) expect(nice, `thread ${tid}`).toBe(before[tid]);
+    }
+  });
+
+  it('refuses a lowerHelperThreads that is not a boolean', () => {
+    expect(() => new Daebus('bad', { lowerHelperThreads: 'yes' as never })).toThrow(
+      /lowerHelperThreads must be true or false, got yes/,
+    );
+  });
+});
