@@ -12,12 +12,14 @@
  * `--tasks 1000,10000` runs the precision measurements for those sizes only.
  *
  * Each measurement runs in a fresh process. The precision runs are repeated
- * (`--repeat N`, 3 by default), alternating baseline and Daebus, and each
+ * (`--repeat N`, 5 by default), alternating baseline and Daebus, and each
  * JSON line gives the median of each figure over the repetitions (the worst
  * for missed fires, maximum lateness and drift). The CPU time of one
  * 20-second run varies by a quarter from run to run, for both alike, with the
- * moments the garbage collector and the compiler pick. A last line gives the
- * ratios (daebus over baseline).
+ * moments the garbage collector and the compiler pick, and one run in a few
+ * has a round that a burst of compiling or collecting delays: five runs keep
+ * two such runs from deciding a median. A last line gives the ratios (daebus
+ * over baseline).
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +28,7 @@ import { parseArgs } from 'node:util';
 const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '20' },
-    repeat: { type: 'string', default: '3' },
+    repeat: { type: 'string', default: '5' },
     tasks: { type: 'string', default: '1,1000,10000' },
   },
 });
