@@ -33,7 +33,7 @@ const threadsAtLoad = listOtherThreads();
 let lowered = false;
 
 /** Thread ids of the process other than the main thread's, from `/proc` (Linux only). */
-export function listOtherThreads(): number[] {
+function listOtherThreads(): number[] {
   if (process.platform !== 'linux' || !isMainThread) return [];
   try {
     return readdirSync('/proc/self/task')
@@ -50,11 +50,11 @@ export function listOtherThreads(): number[] {
  * skipped. Returns how many threads it lowered (0 on later calls, and off
  * Linux).
  */
-export function lowerHelperThreads(threads: readonly number[] = threadsAtLoad): number {
+export function lowerHelperThreads(): number {
   if (lowered) return 0;
   lowered = true;
   let count = 0;
-  for (const tid of threads) {
+  for (const tid of threadsAtLoad) {
     try {
       if (getPriority(tid) >= HELPER_THREAD_NICE) continue;
       setPriority(tid, HELPER_THREAD_NICE);

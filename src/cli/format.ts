@@ -26,6 +26,16 @@ export function shortDuration(seconds: number): string {
   return `${Number((seconds / 86400).toFixed(1))}d`;
 }
 
+/**
+ * When a scheduled moment comes: `in 3s`, or `now` once it is due (a run
+ * due when the service answered may not have started by the time the
+ * answer is printed); null stays null.
+ */
+export function untilTime(iso: string | null | undefined, now = Date.now()): string | null {
+  const relative = relativeTime(iso, now);
+  return relative?.endsWith(' ago') ? 'now' : relative;
+}
+
 /** `12s ago` or `in 3s` for an ISO time, relative to `now`; null stays null. */
 export function relativeTime(iso: string | null | undefined, now = Date.now()): string | null {
   if (iso === null || iso === undefined) return null;

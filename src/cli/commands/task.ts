@@ -1,7 +1,7 @@
 import type { TaskReply } from '../../app/introspection.js';
 import { CliError } from '../cli-error.js';
 import type { Command } from '../command.js';
-import { relativeTime } from '../format.js';
+import { untilTime } from '../format.js';
 import { fanOut, reportFailures } from './fan-out.js';
 import { describeSchedule, describeState } from './tasks.js';
 
@@ -59,7 +59,7 @@ Examples:
       }
       const task = reply.task;
       context.print(
-        `${reply.instance}: ${task.name} ${DONE[op!]}: ${describeSchedule(task)}, ${describeState(task)}, next run ${relativeTime(task.next_run_at) ?? '-'}`,
+        `${reply.instance}: ${task.name} ${DONE[op!]}: ${describeSchedule(task)}, ${describeState(task)}, next run ${untilTime(task.next_run_at) ?? '-'}`,
       );
     }
     reportFailures(failures);

@@ -2,7 +2,7 @@ import type { TaskReply, TasksReply } from '../../app/introspection.js';
 import type { TaskInfo } from '../../scheduler/task-info.js';
 import type { CliContext } from '../cli-context.js';
 import type { Command } from '../command.js';
-import { relativeTime, shortDuration, table } from '../format.js';
+import { relativeTime, shortDuration, table, untilTime } from '../format.js';
 import { fanOut, reportFailures } from './fan-out.js';
 
 /** How a task's schedule reads in a table. */
@@ -31,7 +31,7 @@ async function printHistory(context: CliContext, target: string, name: string): 
     }
     const { task, history = [] } = reply;
     context.print(
-      `${reply.instance} ${task.name}: ${describeSchedule(task)}, ${describeState(task)}; ${task.runs} runs, ${task.failures} failures, next run ${relativeTime(task.next_run_at) ?? '-'}`,
+      `${reply.instance} ${task.name}: ${describeSchedule(task)}, ${describeState(task)}; ${task.runs} runs, ${task.failures} failures, next run ${untilTime(task.next_run_at) ?? '-'}`,
     );
     context.print(
       history.length === 0
@@ -85,7 +85,7 @@ Examples:
           task.skipped,
           relativeTime(task.last_run_at, now),
           task.last_duration_ms === null ? null : `${task.last_duration_ms}ms`,
-          relativeTime(task.next_run_at, now),
+          untilTime(task.next_run_at, now),
         ]),
       );
       context.print(
