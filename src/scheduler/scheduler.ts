@@ -70,6 +70,8 @@ export class Scheduler implements RunnerHost {
   #nextTurn: NodeJS.Immediate | null = null;
   /** When the armed timer (or next turn) fires (epoch ms); Infinity when none is armed. */
   #timerAt = Number.POSITIVE_INFINITY;
+  /** The due time of the entry the armed timer (or next turn) was set for; Infinity when none is armed. */
+  #armedFor = Number.POSITIVE_INFINITY;
   /** Sleeps the last moment before a due time, for sub-millisecond precision. */
   readonly #wake = new PreciseWake();
   /** Async runs that have not settled yet, for the shutdown grace period. */
@@ -389,6 +391,9 @@ export class Scheduler implements RunnerHost {
 
   #enqueue(state: TaskState): void {
     this.#queue.schedule(state, state.slotDue);
+    // The wake-up armed for an entry due no later comes in time for this one too (thousands of
+    // tasks registered together need one timer, not a look at it each).
+    if (state.slotDue >= this.#armedFor) return;
     // A fresh reading: the moment a task was placed as of may be a little behind.
     this.#arm(Date.now());
   }
@@ -405,6 +410,7 @@ export class Scheduler implements RunnerHost {
     if (this.#timerAt <= at) return;
     this.#disarm();
     this.#timerAt = at;
+    this.#armedFor = top.due;
     if (wait === NEXT_TURN) this.#nextTurn = setImmediate(this.#onTimer);
     else this.#timer = setTimeout(this.#onTimer, wait);
   }
@@ -415,12 +421,14 @@ export class Scheduler implements RunnerHost {
     this.#timer = null;
     this.#nextTurn = null;
     this.#timerAt = Number.POSITIVE_INFINITY;
+    this.#armedFor = Number.POSITIVE_INFINITY;
   }
 
   readonly #onTimer = (): void => {
     this.#timer = null;
     this.#nextTurn = null;
     this.#timerAt = Number.POSITIVE_INFINITY;
+    this.#armedFor = Number.POSITIVE_INFINITY;
     // The thread sleeps at most MAX_SLEEP_MS in one turn of the event loop, so I/O waits no longer.
     const turnStarted = performance.now();
     const first = this.#queue.peek();
