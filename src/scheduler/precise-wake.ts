@@ -129,10 +129,9 @@ export class PreciseWake {
   sleepUntil(due: number, limitMs = MAX_SLEEP_MS): boolean {
     let remaining = due - preciseNow();
     if (remaining <= 0) return true;
-    if (remaining > Math.min(limitMs, MAX_SLEEP_MS) || !this.#enabled) return false;
+    if (remaining > limitMs || !this.canSleep(remaining)) return false;
     const wallAtStart = Date.now();
     const sleepStarted = performance.now();
-    if (remaining > this.#refill(sleepStarted)) return false;
     // A wait can end a little early: wait again for the rest, a few times at most.
     for (let waits = 0; remaining > 0 && waits < MAX_WAITS; waits++) {
       Atomics.wait(sleeper, 0, 0, remaining);

@@ -88,20 +88,16 @@ export function ownRegion(holder: RegionHolder, records: number, fields: number)
  */
 export function moveToOwnRegion(holder: RegionHolder, records: number, fields: number): void {
   const { runData: shared, runBase: base, runStride: stride } = holder;
-  if (shared === null) return;
-  const own = new Float64Array(records * fields);
+  const length = records * fields;
+  // A region too large for a slab is an array of its own already.
+  if (shared === null || length > SLAB_SIZE / 4) return;
+  ownRegion(holder, records, fields);
+  const own = holder.runData!;
   for (let k = 0; k < records; k++) {
     own.set(shared.subarray(base + k * stride, base + k * stride + fields), k * fields);
   }
-  const length = records * fields;
-  // A region too large for a slab was an array of its own: nothing to give back.
-  if (length <= SLAB_SIZE / 4) {
-    // The pool exists: the region came from takeRegion, which made it.
-    const pool = pools.get(length)!;
-    pool.freeSlabs.push(shared);
-    pool.freeBases.push(base);
-  }
-  holder.runData = own;
-  holder.runBase = 0;
-  holder.runStride = fields;
+  // The pool exists: the region came from takeRegion, which made it.
+  const pool = pools.get(length)!;
+  pool.freeSlabs.push(shared);
+  pool.freeBases.push(base);
 }

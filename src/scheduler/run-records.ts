@@ -191,6 +191,12 @@ export function addToCounter(holder: RunRecordsHolder, counter: Counter, by = 1)
   return data[at]!;
 }
 
+/** One of the task's counters, without building all of them (see {@link readCounters}). */
+export function readCounter(holder: RunRecordsHolder, counter: keyof typeof COUNTERS): number {
+  const data = holder.runData;
+  return data === null ? 0 : data[holder.runBase + holder.runStride + COUNTERS[counter]]!;
+}
+
 /** The task's counters and latest run. */
 export function readCounters(holder: RunRecordsHolder): RunCounters {
   const data = holder.runData;

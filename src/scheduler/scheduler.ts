@@ -425,10 +425,8 @@ export class Scheduler implements RunnerHost {
   }
 
   readonly #onTimer = (): void => {
-    this.#timer = null;
-    this.#nextTurn = null;
-    this.#timerAt = Number.POSITIVE_INFINITY;
-    this.#armedFor = Number.POSITIVE_INFINITY;
+    // Nothing is armed now (clearing the timer or next turn that fired does nothing).
+    this.#disarm();
     // The thread sleeps at most MAX_SLEEP_MS in one turn of the event loop, so I/O waits no longer.
     const turnStarted = performance.now();
     const first = this.#queue.peek();

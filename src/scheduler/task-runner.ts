@@ -6,7 +6,7 @@ import { RateLimitedLog } from '../logging/rate-limited-log.js';
 import type { BackgroundTask } from './background-task.js';
 import { EndedRuns, type RecordEndedRun } from './ended-runs.js';
 import type { ExclusiveLock } from './exclusive-lock.js';
-import { addToCounter, noteRun, type RunResult, readCounters } from './run-records.js';
+import { addToCounter, noteRun, type RunResult, readCounter } from './run-records.js';
 import type { TaskEvent, TaskEventName, TaskEventSink } from './task-events.js';
 import type { RunOutcome, TaskRun, TaskState } from './task-state.js';
 
@@ -478,7 +478,7 @@ export class TaskRunner {
     noteRun(state, runId, slot, attempt, startedAt, duration, result, message);
     if (error !== undefined) {
       this.#host.app?.log.error(
-        { task: state.name, err: error, run_id: runId, failures: readCounters(state).failures },
+        { task: state.name, err: error, run_id: runId, failures: readCounter(state, 'failures') },
         `task "${state.name}" failed: ${message}`,
       );
     }
