@@ -1,6 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { Cron } from 'croner';
 import type { AppHandle } from '../context/app-handle.js';
+import { contextFreeScope } from '../context/store.js';
 import { DaebusError } from '../errors/daebus-error.js';
 import { validateName } from '../protocol/names.js';
 import { BackgroundTask } from './background-task.js';
@@ -74,6 +75,8 @@ export class Scheduler implements RunnerHost {
   #armedFor = Number.POSITIVE_INFINITY;
   /** Sleeps the last moment before a due time, for sub-millisecond precision. */
   readonly #wake = new PreciseWake();
+  /** Where timer turns run: their runs' contexts are entered in it (see contextFreeScope). */
+  readonly #passScope = contextFreeScope('DaebusSchedulerPass');
   /** Async runs that have not settled yet, for the shutdown grace period. */
   readonly #inFlight = new Set<Promise<unknown>>();
   #onceCounter = 0;
@@ -424,7 +427,17 @@ export class Scheduler implements RunnerHost {
     this.#armedFor = Number.POSITIVE_INFINITY;
   }
 
+  /**
+   * The timer (or next turn) fired. The turn runs in the scheduler's own
+   * async scope (see contextFreeScope): the runs' contexts are entered there,
+   * and the timer it arms next carries no context of a handler that armed
+   * an earlier one.
+   */
   readonly #onTimer = (): void => {
+    this.#passScope.runInAsyncScope(this.#turn, this);
+  };
+
+  #turn(): void {
     // Nothing is armed now (clearing the timer or next turn that fired does nothing).
     this.#disarm();
     // The thread sleeps at most MAX_SLEEP_MS in one turn of the event loop, so I/O waits no longer.
@@ -437,7 +450,7 @@ export class Scheduler implements RunnerHost {
     if (first === undefined || this.#wake.sleepUntil(first.due)) this.#runPass(turnStarted);
     // Measured after the runs: a synchronous run must not make the next wait too short.
     this.#arm(Date.now());
-  };
+  }
 
   /** Runs what is due, and what comes due while the pass lasts (up to MAX_PASS_MS). */
   #runPass(turnStarted: number): void {

@@ -3,7 +3,16 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import { DaebusError, directLogger, logger, type TaskRun } from '../../../src/index.js';
-import { deferred, logLines, newApp, runApp, T0, useSchedulerHarness, WARN } from './helpers.js';
+import {
+  deferred,
+  logLines,
+  newApp,
+  requestOverMemory,
+  runApp,
+  T0,
+  useSchedulerHarness,
+  WARN,
+} from './helpers.js';
 
 useSchedulerHarness();
 
@@ -231,6 +240,34 @@ describe('loggers inside a task', () => {
         .filter((l) => l.msg === 'tick')
         .every((l) => l.task === 'ticking'),
     ).toBe(true);
+  });
+
+  it('on real timers, a task added inside an action handler runs in its own context, and the pass around it in none', async () => {
+    vi.useRealTimers();
+    const app = newApp();
+    const startListener: Array<{ action: unknown; task: unknown }> = [];
+    const ran = deferred();
+    app.on('task:start', () => {
+      logger.info('start listener');
+      const line = logLines().at(-1)!;
+      startListener.push({ action: line.action, task: line.task });
+    });
+    // The app has no other task: the scheduler's timer is set inside the handler's context.
+    app.action('add_task', () => {
+      app.background('added', 0.02, () => {
+        logger.info('added runs');
+        ran.resolve();
+      });
+      return { added: true };
+    });
+    const service = await runApp(app);
+    const reply = await requestOverMemory(service, 'add_task', {});
+    expect(reply).toMatchObject({ status: 'success', payload: { added: true } });
+    await ran.promise;
+    expect(startListener[0]).toEqual({ action: undefined, task: undefined });
+    const runLine = logLines().find((l) => l.msg === 'added runs')!;
+    expect(runLine).toMatchObject({ task: 'added' });
+    expect(runLine.action).toBeUndefined();
   });
 
   it('on real timers, a pass that used up its turn goes on at the next turn of the event loop, not a timer later', async () => {
