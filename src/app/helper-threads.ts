@@ -6,7 +6,10 @@ import { isMainThread } from 'node:worker_threads';
  * The event loop before the process's helper threads, on Linux.
  *
  * Node starts a process with helper threads: V8's (optimizing compiles,
- * concurrent garbage collection; four by default) and libuv's thread pool.
+ * concurrent garbage collection; four by default) and a few of its own.
+ * libuv's thread pool is not among them: it starts at the program's first
+ * asynchronous file, DNS or crypto call, usually after Daebus is loaded,
+ * and then keeps its priority.
  * They work in bursts: when code turns hot, V8 compiles several functions
  * at once, each for a few milliseconds. On a machine with two cores, such a
  * burst takes both, and the event loop waits for a core: task runs due in

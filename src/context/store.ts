@@ -48,7 +48,7 @@ const PREPARING = {} as Context;
 
 /**
  * An async resource of its own, with no context, for code that enters one
- * context after another (`enterWith`): a scheduler pass. Inside
+ * context after another (`enterWith`): a scheduler's timer turn. Inside
  * `scope.runInAsyncScope(fn)`, entering a context changes this resource
  * only, not the timer or immediate that called it; and it is always the same
  * object, so the code that reads and writes its context stays optimized (a

@@ -76,7 +76,7 @@ export class Scheduler implements RunnerHost {
   /** Sleeps the last moment before a due time, for sub-millisecond precision. */
   readonly #wake = new PreciseWake();
   /** Where timer turns run: their runs' contexts are entered in it (see contextFreeScope). */
-  readonly #passScope = contextFreeScope('DaebusSchedulerPass');
+  readonly #turnScope = contextFreeScope('DaebusSchedulerTurn');
   /** Async runs that have not settled yet, for the shutdown grace period. */
   readonly #inFlight = new Set<Promise<unknown>>();
   #onceCounter = 0;
@@ -434,7 +434,7 @@ export class Scheduler implements RunnerHost {
    * an earlier one.
    */
   readonly #onTimer = (): void => {
-    this.#passScope.runInAsyncScope(this.#turn, this);
+    this.#turnScope.runInAsyncScope(this.#turn, this);
   };
 
   #turn(): void {

@@ -135,7 +135,9 @@ export class TaskRunner {
   #startWanted = false;
   #successWanted = false;
   /**
-   * The context the timer pass began in. Within a pass, each run's context is
+   * The context the timer pass began in (none: the scheduler runs its turns
+   * in a scope of their own, see contextFreeScope; it is read rather than
+   * assumed). Within a pass, each run's context is
    * entered (`enterWith`) rather than scoped (`run`): half the work, with
    * thousands of runs in one pass. The pass's own context is put back before
    * anything else runs: an event listener, the handling of a failure or of a
