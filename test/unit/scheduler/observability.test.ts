@@ -130,6 +130,24 @@ describe('run history', () => {
   });
 });
 
+describe('a trigger made inside a timer pass', () => {
+  it('is recorded when the pass ends, with no slot: null in its history and in its task:success event', async () => {
+    const app = newApp();
+    const events = collectEvents(app, ['task:success']);
+    const triggered = app.background('triggered', 3600, () => undefined);
+    app.background('caller', 1, () => void triggered.trigger());
+    await runApp(app);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(triggered.history).toEqual([
+      expect.objectContaining({ run_id: 1, scheduled_at: null, outcome: 'success' }),
+    ]);
+    const success = events.filter(([, event]) => event.task === 'triggered');
+    expect(success).toEqual([
+      ['task:success', expect.objectContaining({ runId: 1, scheduledAt: null })],
+    ]);
+  });
+});
+
 describe('recording while behind schedule', () => {
   it('runs that end while the scheduler is behind are recorded in batches, at least every 100 ms; reading from outside a run records them at once', async () => {
     const app = newApp();
