@@ -1,17 +1,11 @@
+import { FINISHED_RUN, FINISHED_RUN_SIZE } from './run-records.js';
 import type { TaskState } from './task-state.js';
 
-/** Records one run that ended well: `slot` null for a trigger. */
-export type RecordEndedRun = (
-  state: TaskState,
-  runId: number,
-  slot: number | null,
-  attempt: number,
-  startedAt: number,
-  endedAt: number,
-) => void;
+/** Records one run that ended well: its numbers are `numbers[at + FINISHED_RUN.…]`. */
+export type RecordEndedRun = (state: TaskState, numbers: Float64Array, at: number) => void;
 
-/** Numbers kept per run: run id, slot (NaN for none), attempt, start, end. */
-const FIELDS = 5;
+/** Numbers kept per run: those of a finished run (see `FINISHED_RUN`). */
+const FIELDS = FINISHED_RUN_SIZE;
 
 /** Runs the buffers hold before they first grow. */
 const INITIAL_RUNS = 64;
@@ -43,7 +37,9 @@ export class EndedRuns {
 
   /** When the oldest waiting run ended (epoch ms); meaningless when none waits. */
   get oldestEndedAt(): number {
-    return this.#numbers[this.#read * FIELDS + 4]!;
+    const at = this.#read * FIELDS;
+    const numbers = this.#numbers;
+    return numbers[at + FINISHED_RUN.startedAt]! + numbers[at + FINISHED_RUN.durationMs]!;
   }
 
   add(
@@ -59,11 +55,11 @@ export class EndedRuns {
     this.#states[index] = state;
     const numbers = this.#numbers;
     const at = index * FIELDS;
-    numbers[at] = runId;
-    numbers[at + 1] = slot ?? Number.NaN;
-    numbers[at + 2] = attempt;
-    numbers[at + 3] = startedAt;
-    numbers[at + 4] = endedAt;
+    numbers[at + FINISHED_RUN.runId] = runId;
+    numbers[at + FINISHED_RUN.slot] = slot ?? Number.NaN;
+    numbers[at + FINISHED_RUN.attempt] = attempt;
+    numbers[at + FINISHED_RUN.startedAt] = startedAt;
+    numbers[at + FINISHED_RUN.durationMs] = endedAt - startedAt;
     this.#size = index + 1;
   }
 
@@ -77,21 +73,11 @@ export class EndedRuns {
     // Read the size live: a run added while this drains (from an event listener) is recorded too.
     while (this.#read < this.#size) {
       const i = this.#read++;
-      // Read the buffer live as well: such an addition may have grown it.
-      const numbers = this.#numbers;
-      const at = i * FIELDS;
-      const slot = numbers[at + 1]!;
       const state = this.#states[i]!;
       // Let go of the task: a removed one must not stay reachable from here.
       this.#states[i] = null;
-      record(
-        state,
-        numbers[at]!,
-        Number.isNaN(slot) ? null : slot,
-        numbers[at + 2]!,
-        numbers[at + 3]!,
-        numbers[at + 4]!,
-      );
+      // Read the buffer live as well: such an addition may have grown it.
+      record(state, this.#numbers, i * FIELDS);
     }
     this.#read = 0;
     this.#size = 0;

@@ -1,17 +1,26 @@
 /** The buffer of runs a timer pass records after it has started every due run. */
 import { describe, expect, it } from 'vitest';
 import { EndedRuns } from '../../../src/scheduler/ended-runs.js';
+import { FINISHED_RUN } from '../../../src/scheduler/run-records.js';
 import type { TaskState } from '../../../src/scheduler/task-state.js';
 
 const stateA = { name: 'a' } as TaskState;
 const stateB = { name: 'b' } as TaskState;
 
-type Recorded = [string, number, number | null, number, number, number];
+type Fields = [runId: number, slot: number, attempt: number, startedAt: number, endedAt: number];
 
-function drainAll(runs: EndedRuns): Recorded[] {
-  const recorded: Recorded[] = [];
-  runs.drain((state, runId, slot, attempt, startedAt, endedAt) => {
-    recorded.push([state.name, runId, slot, attempt, startedAt, endedAt]);
+/** The numbers of the run at `at`, in the order `add` takes them (its end from its duration). */
+function fieldsAt(numbers: Float64Array, at: number): Fields {
+  const field = (offset: number) => numbers[at + offset]!;
+  const { runId, slot, attempt, startedAt, durationMs } = FINISHED_RUN;
+  const start = field(startedAt);
+  return [field(runId), field(slot), field(attempt), start, start + field(durationMs)];
+}
+
+function drainAll(runs: EndedRuns): Array<[string, ...Fields]> {
+  const recorded: Array<[string, ...Fields]> = [];
+  runs.drain((state, numbers, at) => {
+    recorded.push([state.name, ...fieldsAt(numbers, at)]);
   });
   return recorded;
 }
@@ -28,10 +37,10 @@ describe('EndedRuns', () => {
     ]);
   });
 
-  it('keeps a trigger (no slot) as null', () => {
+  it('keeps a trigger (no slot) as NaN', () => {
     const runs = new EndedRuns();
     runs.add(stateA, 3, null, 0, 5, 6);
-    expect(drainAll(runs)).toEqual([['a', 3, null, 0, 5, 6]]);
+    expect(drainAll(runs)).toEqual([['a', 3, Number.NaN, 0, 5, 6]]);
   });
 
   it('is empty after a drain, and reusable', () => {
@@ -49,7 +58,8 @@ describe('EndedRuns', () => {
     for (let i = 1; i <= 200; i++)
       runs.add(i % 2 === 0 ? stateA : stateB, i, i * 10, 0, i, i + 0.5);
     const seen: number[] = [];
-    runs.drain((state, runId, slot, _attempt, startedAt, endedAt) => {
+    runs.drain((state, numbers, at) => {
+      const [runId, slot, , startedAt, endedAt] = fieldsAt(numbers, at);
       expect(state).toBe(runId % 2 === 0 ? stateA : stateB);
       expect([slot, startedAt, endedAt]).toEqual([runId * 10, runId, runId + 0.5]);
       seen.push(runId);
@@ -67,7 +77,8 @@ describe('EndedRuns', () => {
     const runs = new EndedRuns();
     runs.add(stateA, 1, 10, 0, 11, 12);
     const seen: number[] = [];
-    runs.drain((_state, runId) => {
+    runs.drain((_state, numbers, at) => {
+      const [runId] = fieldsAt(numbers, at);
       seen.push(runId);
       if (runId === 1) runs.add(stateB, 2, 20, 0, 21, 22);
     });
@@ -79,7 +90,8 @@ describe('EndedRuns', () => {
     const runs = new EndedRuns();
     for (let i = 1; i <= 4; i++) runs.add(stateA, i, i, 0, i, i);
     const seen: number[] = [];
-    const record = (_state: TaskState, runId: number) => {
+    const record = (_state: TaskState, numbers: Float64Array, at: number) => {
+      const [runId] = fieldsAt(numbers, at);
       seen.push(runId);
       if (runId === 2) runs.drain(record);
     };
