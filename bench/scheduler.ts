@@ -18,15 +18,14 @@
  * fire) far more than Daebus. The runner is compiled with
  * `bench/tsconfig.json` into `dist-bench/` when the benchmark starts.
  *
- * The precision runs are repeated
- * (`--repeat N`, 5 by default), alternating baseline and Daebus, and each
- * JSON line gives the median of each figure over the repetitions (the worst
- * for missed fires, maximum lateness and drift). The CPU time of one
- * 20-second run varies by a quarter from run to run, for both alike, with the
- * moments the garbage collector and the compiler pick, and one run in a few
- * has a round that a burst of compiling or collecting delays: five runs keep
- * two such runs from deciding a median. A last line gives the ratios (daebus
- * over baseline).
+ * The precision runs are repeated (`--repeat N`, 5 by default), alternating
+ * baseline and Daebus, and each JSON line gives the median of each figure
+ * over the repetitions (the worst for missed fires, maximum lateness and
+ * drift). The CPU time of one 20-second run varies by a quarter from run to
+ * run, for both alike, with the moments the garbage collector and the
+ * compiler pick, and one run in a few has a round that a burst of compiling
+ * or collecting delays: five runs keep two such runs from deciding a median.
+ * A last line gives the ratios (daebus over baseline).
  */
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
