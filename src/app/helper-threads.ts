@@ -16,7 +16,10 @@ import { isMainThread } from 'node:worker_threads';
  * that moment start 2 to 5 ms late, and replies go out that much later.
  *
  * Lowering the helpers to the lowest priority (nice 19) makes them wait for
- * the event loop instead. Linux keeps a nice value per thread, and a process
+ * the event loop most of the time: when two or more are busy, Linux still
+ * lets one run on the event loop's core now and then until the next
+ * scheduler tick (see "Precision" in the guide). Linux keeps a nice value
+ * per thread, and a process
  * may always lower its own threads' priority. It may not raise it back
  * without privileges, so the change lasts as long as the process.
  */

@@ -45,7 +45,8 @@ export class EndedRuns {
   add(
     state: TaskState,
     runId: number,
-    slot: number | null,
+    /** NaN for a trigger. */
+    slot: number,
     attempt: number,
     startedAt: number,
     endedAt: number,
@@ -56,7 +57,7 @@ export class EndedRuns {
     const numbers = this.#numbers;
     const at = index * FIELDS;
     numbers[at + FINISHED_RUN.runId] = runId;
-    numbers[at + FINISHED_RUN.slot] = slot ?? Number.NaN;
+    numbers[at + FINISHED_RUN.slot] = slot;
     numbers[at + FINISHED_RUN.attempt] = attempt;
     numbers[at + FINISHED_RUN.startedAt] = startedAt;
     numbers[at + FINISHED_RUN.durationMs] = endedAt - startedAt;

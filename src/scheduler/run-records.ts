@@ -157,13 +157,13 @@ export const FINISHED_RUN_SIZE = 5;
 const oneRun = new Float64Array(FINISHED_RUN_SIZE);
 
 /**
- * Counts a finished run and writes it into the history; `slot` is null for
+ * Counts a finished run and writes it into the history; `slot` is NaN for
  * a trigger, `error` the message of a failure.
  */
 export function noteRun(
   holder: RunRecordsHolder,
   runId: number,
-  slot: number | null,
+  slot: number,
   attempt: number,
   startedAt: number,
   durationMs: number,
@@ -171,7 +171,7 @@ export function noteRun(
   error: string | null,
 ): void {
   oneRun[FINISHED_RUN.runId] = runId;
-  oneRun[FINISHED_RUN.slot] = slot ?? Number.NaN;
+  oneRun[FINISHED_RUN.slot] = slot;
   oneRun[FINISHED_RUN.attempt] = attempt;
   oneRun[FINISHED_RUN.startedAt] = startedAt;
   oneRun[FINISHED_RUN.durationMs] = durationMs;

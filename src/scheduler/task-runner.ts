@@ -46,7 +46,7 @@ const MAX_CLAIM_MS = 24 * 3600_000;
 /** The run object a task function receives; its logger is made only if used. */
 class RunArgs implements TaskRun {
   readonly #state: TaskState;
-  /** The slot, NaN for a trigger: kept as a number (see TaskRunner.#startSlot). */
+  /** The slot, NaN for a trigger (see TaskRunner). */
   readonly #slot: number;
 
   constructor(
@@ -61,7 +61,7 @@ class RunArgs implements TaskRun {
   }
 
   get scheduledAt(): number | null {
-    return slotOrNull(this.#slot);
+    return Number.isNaN(this.#slot) ? null : this.#slot;
   }
 
   get task(): BackgroundTask {
@@ -96,16 +96,11 @@ class TaskRunContext implements TaskContext {
   }
 }
 
-/** A slot kept as a number (NaN for none), as the API gives it: null for none. */
-function slotOrNull(slot: number): number | null {
-  return Number.isNaN(slot) ? null : slot;
-}
-
 /** What a task event tells, in the order the runner passes it: the run, and its error and duration when it has them. */
 type EventFields = [
   state: TaskState,
   runId: number,
-  slot: number | null,
+  slot: number,
   startedAt: number | null,
   attempt: number,
   error?: Error,
@@ -116,7 +111,7 @@ type EventFields = [
 interface PendingRun {
   readonly state: TaskState;
   readonly runId: number;
-  readonly slot: number | null;
+  readonly slot: number;
   readonly attempt: number;
   readonly startedAt: number;
   readonly controller: AbortController | null;
@@ -222,28 +217,36 @@ export class TaskRunner {
     this.#ended.drain(this.#recordSuccess);
   }
 
-  /** Runs (or skips, queues, hands elsewhere) one run of `state` for `slot` (null for a trigger). */
+  /**
+   * Runs (or skips, queues, hands elsewhere) one run of `state` for `slot`
+   * (null for a trigger). From here on a slot is a number, NaN for a
+   * trigger, and null only in what users see (the run, the events): a
+   * value that may be null is kept boxed, and boxing a time allocates, once
+   * per run.
+   */
   execute(
     state: TaskState,
     slot: number | null,
     attempt: number,
   ): RunOutcome | Promise<RunOutcome> {
+    const runSlot = slot ?? Number.NaN;
     if (state.activeRuns > 0) {
       const { overlap, maxConcurrent } = state.options;
       if (overlap === 'queue' && state.queued === null) {
-        state.queued = { slot, attempt };
+        state.queued = { slot: runSlot, attempt };
         return 'queued';
       }
-      if (overlap !== 'allow' || state.activeRuns >= maxConcurrent) return this.#skip(state, slot);
+      if (overlap !== 'allow' || state.activeRuns >= maxConcurrent)
+        return this.#skip(state, runSlot);
     }
     const lock = this.#host.lock;
-    if (state.options.exclusive && lock !== null && slot !== null)
-      return this.#claimThenStart(state, slot, attempt, lock);
-    this.#startSlot = slot ?? Number.NaN;
+    if (state.options.exclusive && lock !== null && !Number.isNaN(runSlot))
+      return this.#claimThenStart(state, runSlot, attempt, lock);
+    this.#startSlot = runSlot;
     return this.#start(state, attempt, false);
   }
 
-  #skip(state: TaskState, slot: number | null): RunOutcome {
+  #skip(state: TaskState, slot: number): RunOutcome {
     const skipped = addToCounter(state, 'skipped');
     const app = this.#host.app;
     if (app !== null) {
@@ -303,7 +306,6 @@ export class TaskRunner {
 
   /** Starts a run of `state` for the slot in #startSlot. */
   #start(state: TaskState, attempt: number, claimed: boolean): RunOutcome | Promise<RunOutcome> {
-    // A number, NaN for a trigger; slotOrNull(slot) where null is wanted, off the synchronous path.
     const slot = this.#startSlot;
     const app = this.#host.app!;
     const runId = ++state.started;
@@ -317,7 +319,7 @@ export class TaskRunner {
     const entered = this.#inPass && this.#depth === 0;
     if (entered ? this.#startWanted : this.#host.events.wants('task:start')) {
       if (entered) this.#restorePassContext();
-      this.#send('task:start', state, runId, slotOrNull(slot), startedAt, attempt);
+      this.#send('task:start', state, runId, slot, startedAt, attempt);
     }
     let result: unknown;
     this.#depth++;
@@ -333,7 +335,7 @@ export class TaskRunner {
       if (entered) this.#restorePassContext();
       const endedAt = Date.now();
       if (controller !== null) this.#timed.delete(controller);
-      this.#record(state, runId, slotOrNull(slot), attempt, startedAt, endedAt, 'error', err);
+      this.#record(state, runId, slot, attempt, startedAt, endedAt, 'error', err);
       this.#release(state, slot, claimed);
       return 'failed';
     }
@@ -346,24 +348,14 @@ export class TaskRunner {
       const endedAt = Date.now();
       if (controller !== null) this.#timed.delete(controller);
       if (this.#inPass) this.#ended.add(state, runId, slot, attempt, startedAt, endedAt);
-      else
-        this.#record(
-          state,
-          runId,
-          slotOrNull(slot),
-          attempt,
-          startedAt,
-          endedAt,
-          'success',
-          undefined,
-        );
+      else this.#record(state, runId, slot, attempt, startedAt, endedAt, 'success', undefined);
       this.#release(state, slot, claimed);
       return 'succeeded';
     }
     // The promise's reactions are made in the pass's context, as they would be after run().
     if (entered) this.#restorePassContext();
     return this.#awaitRun(
-      { state, runId, slot: slotOrNull(slot), attempt, startedAt, controller, claimed },
+      { state, runId, slot, attempt, startedAt, controller, claimed },
       result as PromiseLike<unknown>,
     );
   }
@@ -442,7 +434,7 @@ export class TaskRunner {
     }
     if (!run.released) {
       run.released = true;
-      this.#release(run.state, run.slot ?? Number.NaN, run.claimed);
+      this.#release(run.state, run.slot, run.claimed);
     }
     return failed ? 'failed' : 'succeeded';
   }
@@ -489,7 +481,7 @@ export class TaskRunner {
     );
     this.#emit('task:stuck', state, run.runId, run.slot, run.startedAt, run.attempt);
     run.released = true;
-    this.#release(state, run.slot ?? Number.NaN, run.claimed);
+    this.#release(state, run.slot, run.claimed);
   }
 
   /** Records a successful run that waited for the end of its timer pass. */
@@ -500,7 +492,7 @@ export class TaskRunner {
         'task:success',
         state,
         numbers[at + FINISHED_RUN.runId]!,
-        slotOrNull(numbers[at + FINISHED_RUN.slot]!),
+        numbers[at + FINISHED_RUN.slot]!,
         numbers[at + FINISHED_RUN.startedAt]!,
         numbers[at + FINISHED_RUN.attempt]!,
         undefined,
@@ -513,7 +505,7 @@ export class TaskRunner {
   #record(
     state: TaskState,
     runId: number,
-    slot: number | null,
+    slot: number,
     attempt: number,
     startedAt: number,
     endedAt: number,
@@ -543,7 +535,7 @@ export class TaskRunner {
       error,
       duration,
     );
-    if (result !== 'success' && slot !== null && attempt < state.options.retryAttempts) {
+    if (result !== 'success' && !Number.isNaN(slot) && attempt < state.options.retryAttempts) {
       this.#host.scheduleRetry(
         state,
         slot,
@@ -555,7 +547,7 @@ export class TaskRunner {
 
   /**
    * A run no longer holds its overlap slot: start the queued run, finish a
-   * one-time task, end the claim. `slot` is NaN for a trigger.
+   * one-time task, end the claim.
    */
   #release(state: TaskState, slot: number, claimed: boolean): void {
     state.activeRuns--;
@@ -587,7 +579,7 @@ export class TaskRunner {
     const payload: TaskEvent = {
       task: state.name,
       runId,
-      scheduledAt: slot === null ? null : new Date(slot),
+      scheduledAt: Number.isNaN(slot) ? null : new Date(slot),
       startedAt: startedAt === null ? null : new Date(startedAt),
       durationMs: durationMs ?? (startedAt === null ? null : Date.now() - startedAt),
       attempt,

@@ -96,8 +96,8 @@ export class TaskState implements QueueEntry, RunRecordsHolder {
 
   /** Runs going that the overlap rule waits for (a stuck run no longer counts). */
   activeRuns = 0;
-  /** With `overlap: 'queue'`: the slot waiting for the running run, if any. */
-  queued: { slot: number | null; attempt: number } | null = null;
+  /** With `overlap: 'queue'`: the slot waiting for the running run (NaN for a trigger), if any. */
+  queued: { slot: number; attempt: number } | null = null;
   /** Runs started, retries and triggers included: the last run id. */
   started = 0;
   /** Scheduled runs started, for `maxRuns`. */

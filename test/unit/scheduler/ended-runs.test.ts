@@ -39,7 +39,7 @@ describe('EndedRuns', () => {
 
   it('keeps a trigger (no slot) as NaN', () => {
     const runs = new EndedRuns();
-    runs.add(stateA, 3, null, 0, 5, 6);
+    runs.add(stateA, 3, Number.NaN, 0, 5, 6);
     expect(drainAll(runs)).toEqual([['a', 3, Number.NaN, 0, 5, 6]]);
   });
 
