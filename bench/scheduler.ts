@@ -7,7 +7,9 @@
  *   fire against registration time + k × interval, drift of one task, missed
  *   fires, CPU time of the process from the first registration to the end of
  *   the run (the service's own start and stop are left out);
- * - memory: 100,000 registered tasks with a one-hour interval.
+ * - memory: 100,000 registered tasks with a one-hour interval: the growth of
+ *   the heap and of array buffers (where numbers can be kept outside the
+ *   heap) per task, and the time to register them.
  *
  * `--tasks 1000,10000` runs the precision measurements for those sizes only.
  *

@@ -17,6 +17,7 @@ import {
 } from './next-run.js';
 import { MAX_SLEEP_MS, PreciseWake, preciseNow } from './precise-wake.js';
 import { detachRuns } from './run-records.js';
+import { detachTimes } from './schedule-times.js';
 import type { TaskEventSink } from './task-events.js';
 import {
   checkJitter,
@@ -116,6 +117,7 @@ export class Scheduler implements RunnerHost {
     const resolvedSchedule = resolveSchedule(name, schedule);
     const resolved = resolveTaskOptions(name, options);
     const body = this.#body(name, fn, resolved);
+    this.#checkUnique(name);
     if (resolvedSchedule.kind === 'interval') {
       checkJitter(name, resolved.jitterMs, resolvedSchedule.intervalMs);
       return this.#add(
@@ -139,10 +141,9 @@ export class Scheduler implements RunnerHost {
     const taskName = name ?? `once-${++this.#onceCounter}`;
     validateName('task', taskName);
     const resolved = resolveTaskOptions(taskName, options);
-    return this.#add(
-      new TaskState(taskName, 'once', delayMs, this.#body(taskName, fn, resolved), resolved),
-      calledAt,
-    );
+    const body = this.#body(taskName, fn, resolved);
+    this.#checkUnique(taskName);
+    return this.#add(new TaskState(taskName, 'once', delayMs, body, resolved), calledAt);
   }
 
   /** The task registered under `name`. */
@@ -305,6 +306,7 @@ export class Scheduler implements RunnerHost {
     state.queued = null;
     // Even before its first run is recorded (which may wait for the end of the pass).
     detachRuns(state);
+    detachTimes(state);
   }
 
   // RunnerHost
@@ -355,14 +357,18 @@ export class Scheduler implements RunnerHost {
     return fn;
   }
 
-  /** Registers `state`; a started scheduler starts it as of `calledAt`, when it was asked for. */
-  #add(state: TaskState, calledAt: number): BackgroundTask {
-    if (this.#tasks.has(state.name)) {
+  /** Throws when a task named `name` is registered already: checked before its state is made. */
+  #checkUnique(name: string): void {
+    if (this.#tasks.has(name)) {
       throw new DaebusError(
         'DUPLICATE_NAME',
-        `a task named "${state.name}" already exists; task names must be unique within a service`,
+        `a task named "${name}" already exists; task names must be unique within a service`,
       );
     }
+  }
+
+  /** Registers `state` (its name checked unique); a started scheduler starts it as of `calledAt`, when it was asked for. */
+  #add(state: TaskState, calledAt: number): BackgroundTask {
     state.handle = new BackgroundTask(state, this);
     this.#tasks.set(state.name, state);
     if (this.#app !== null) this.#activate(state, calledAt);

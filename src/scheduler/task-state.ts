@@ -3,8 +3,22 @@ import type { Logger } from 'pino';
 import type { TaskContext } from '../context/store.js';
 import type { BackgroundTask } from './background-task.js';
 import type { FailureLog, RunRecordsHolder } from './run-records.js';
+import {
+  ANCHOR,
+  DUE,
+  INDEX,
+  INTERVAL,
+  LAST_SLOT,
+  SLOT,
+  SLOT_DUE,
+  type TimesHolder,
+  takeTimes,
+} from './schedule-times.js';
 import type { ResolvedTaskOptions } from './task-options.js';
 import type { QueueEntry } from './timer-queue.js';
+
+/** Where a state's times are before it takes its row: nowhere (see TaskState's constructor). */
+const NO_TIMES = new Float64Array(0);
 
 /** `interval`: a fixed-rate grid; `cron`: a cron expression; `once`: a one-time task. */
 export type TaskKind = 'interval' | 'cron' | 'once';
@@ -56,37 +70,23 @@ export interface CronSchedule {
 }
 
 /**
- * All of one task's state, in one object: its schedule, its place in the
- * timer queue and its policies; its counters and history live in a slab
- * region it takes on its first run (see `run-records.ts`). Owned by the
- * scheduler; users see it through {@link BackgroundTask}.
- *
- * Times are epoch milliseconds held as doubles from the start (NaN when
- * unset), so that no field changes representation: thousands of tasks fire
- * in one pass, and each must be cheap to touch.
+ * All of one task's state: its schedule, its place in the timer queue and its
+ * policies; its times live in a row of a shared chunk (see
+ * `schedule-times.ts`), its counters and history in a slab region it takes on
+ * its first run (see `run-records.ts`). Owned by the scheduler; users see it
+ * through {@link BackgroundTask}.
  */
-export class TaskState implements QueueEntry, RunRecordsHolder {
-  // Timer-queue bookkeeping (see QueueEntry); owned by the queue.
-  due = Number.NaN;
+export class TaskState implements QueueEntry, RunRecordsHolder, TimesHolder {
+  // Timer-queue bookkeeping (see QueueEntry, and `due` below); owned by the queue.
   seq = 0;
   heapIndex = -1;
 
+  /** The row of times (see schedule-times.ts) and where it starts. */
+  times = NO_TIMES;
+  timesBase = 0;
+
   kind: TaskKind;
-  /** Interval tasks: run k is due at `anchor + k × intervalMs`; `index` is the pending k. One-time tasks: the delay. */
-  intervalMs = Number.NaN;
-  anchor = Number.NaN;
-  index = 0;
   cron: CronSchedule | null = null;
-  /** The nominal time of the pending slot (without jitter). */
-  slot = Number.NaN;
-  /** When the pending slot is due: `slot` plus this slot's jitter. */
-  slotDue = Number.NaN;
-  /**
-   * The slot that fired last, or the time the task was started (service
-   * start, or added while running) before any run: where a live interval
-   * change counts from.
-   */
-  lastSlot = Number.NaN;
 
   /** True while the owning scheduler is started and the task is registered. */
   active = false;
@@ -124,8 +124,69 @@ export class TaskState implements QueueEntry, RunRecordsHolder {
     readonly fn: TaskFunction,
     readonly options: ResolvedTaskOptions,
   ) {
+    takeTimes(this);
     this.kind = kind;
     this.intervalMs = intervalMs;
+  }
+
+  /** Epoch ms at which the task is due in the timer queue (see QueueEntry). */
+  get due(): number {
+    return this.times[this.timesBase + DUE]!;
+  }
+  set due(value: number) {
+    this.times[this.timesBase + DUE] = value;
+  }
+
+  /** Interval tasks: run k is due at `anchor + k × intervalMs`. One-time tasks: the delay. */
+  get intervalMs(): number {
+    return this.times[this.timesBase + INTERVAL]!;
+  }
+  set intervalMs(value: number) {
+    this.times[this.timesBase + INTERVAL] = value;
+  }
+
+  /** Interval tasks: where the grid starts (epoch ms). */
+  get anchor(): number {
+    return this.times[this.timesBase + ANCHOR]!;
+  }
+  set anchor(value: number) {
+    this.times[this.timesBase + ANCHOR] = value;
+  }
+
+  /** Interval tasks: the k of the pending slot. */
+  get index(): number {
+    return this.times[this.timesBase + INDEX]!;
+  }
+  set index(value: number) {
+    this.times[this.timesBase + INDEX] = value;
+  }
+
+  /** The nominal time of the pending slot (without jitter). */
+  get slot(): number {
+    return this.times[this.timesBase + SLOT]!;
+  }
+  set slot(value: number) {
+    this.times[this.timesBase + SLOT] = value;
+  }
+
+  /** When the pending slot is due: `slot` plus this slot's jitter. */
+  get slotDue(): number {
+    return this.times[this.timesBase + SLOT_DUE]!;
+  }
+  set slotDue(value: number) {
+    this.times[this.timesBase + SLOT_DUE] = value;
+  }
+
+  /**
+   * The slot that fired last, or the time the task was started (service
+   * start, or added while running) before any run: where a live interval
+   * change counts from.
+   */
+  get lastSlot(): number {
+    return this.times[this.timesBase + LAST_SLOT]!;
+  }
+  set lastSlot(value: number) {
+    this.times[this.timesBase + LAST_SLOT] = value;
   }
 
   /** True while a run is going. */

@@ -161,7 +161,13 @@ export class TimerQueue<T extends QueueEntry> {
   /** A bucket for `due`: a spare one, or a new one when there is none. */
   #takeSpare(due: number): Bucket<T> {
     const spare = this.#spare;
-    if (spare === null) return { due, items: [], stamps: [], head: 0, count: 0, nextSpare: null };
+    if (spare === null) {
+      // Made to hold objects from the start: an empty array literal starts out holding small
+      // integers, and its first entry changed that, throwing away the code compiled for schedule.
+      const items: Array<T | null> = [null];
+      items.length = 0;
+      return { due, items, stamps: [], head: 0, count: 0, nextSpare: null };
+    }
     this.#spare = spare.nextSpare;
     this.#spareCount--;
     spare.nextSpare = null;

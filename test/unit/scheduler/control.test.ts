@@ -291,6 +291,9 @@ describe('cancel() and tasks added while running', () => {
     expect('doomed' in app.backgroundTasks).toBe(false);
     expect(Object.keys(app.backgroundTasks)).toEqual([]);
     expect(task.nextRunAt).toBeNull();
+    // A task added now may take the storage the cancelled one's times were in: the handle keeps them.
+    app.background('successor', 5, () => undefined);
+    expect(task.interval).toBe(1);
     await vi.advanceTimersByTimeAsync(10_000);
     expect(starts).toEqual([T0 + 1_000, T0 + 2_000]);
     task.cancel(); // twice is fine
