@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { ReplyError } from 'ioredis';
 import { DaebusError, errorMessage } from '../errors/daebus-error.js';
 import { serviceChannel } from '../protocol/names.js';
 import type { RequestId } from '../protocol/wire-request.js';
 import { reportListenerError } from '../transport/listener-set.js';
 import type { MemoryBus } from '../transport/memory/memory-bus.js';
 import { MemoryTransport } from '../transport/memory/memory-transport.js';
+import { isReplyError } from '../transport/redis/ioredis-loader.js';
 import { RedisTransport } from '../transport/redis/redis-transport.js';
 import type { Transport } from '../transport/transport.js';
 
@@ -139,7 +139,7 @@ export class RequestClaims {
       const ttlMs = requestId === null ? HASHED_CLAIM_TTL_MS : CLAIM_TTL_MS;
       return (await this.#store(this.key(raw, requestId), this.#instance, ttlMs)) ? 'won' : 'lost';
     } catch (err) {
-      const refused = err instanceof ReplyError;
+      const refused = isReplyError(err);
       const why = refused ? 'Redis refused it' : 'Redis cannot be reached';
       const error = new DaebusError(
         'DISCONNECTED',

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { Redis, type RedisOptions, ReplyError } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import { DaebusError, errorMessage } from '../../errors/daebus-error.js';
 import { ListenerSet, reportListenerError } from '../listener-set.js';
 import { StatusEmitter } from '../status-emitter.js';
@@ -10,6 +10,7 @@ import type {
   TransportStatus,
   Unsubscribe,
 } from '../transport.js';
+import { isReplyError, loadIoredis } from './ioredis-loader.js';
 import { PublishBatcher } from './publish-batcher.js';
 import { maskRedisUrl, resolveRedisUrl } from './redis-url.js';
 
@@ -176,10 +177,11 @@ export class RedisTransport implements Transport {
   async connect(): Promise<void> {
     if (this.#status.status === 'closed') throw this.#closedError();
     if (this.#commands !== null) return;
+    const { Redis } = await loadIoredis();
     const tls = await this.#tlsOptions();
     if (this.#commands !== null) return;
-    const commands = this.#createClient('commands', tls);
-    const subscriber = this.#createClient('subscriber', tls);
+    const commands = this.#createClient(Redis, 'commands', tls);
+    const subscriber = this.#createClient(Redis, 'subscriber', tls);
     this.#commands = commands;
     this.#batcher = new PublishBatcher(commands);
     this.#subscriber = subscriber;
@@ -255,7 +257,7 @@ export class RedisTransport implements Transport {
         await this.#subscriber.subscribe(channel);
       } catch (err) {
         // A dropped connection is no failure (the reconnect re-subscribes); a refusal is.
-        if (err instanceof ReplyError) {
+        if (isReplyError(err)) {
           this.#listeners.delete(channel, listener);
           throw this.#accessDenied(err, `subscribe to "${channel}"`);
         }
@@ -315,8 +317,8 @@ export class RedisTransport implements Transport {
     return { ...(typeof given === 'object' ? given : {}), ca };
   }
 
-  #createClient(role: string, tls: RedisOptions['tls']): Redis {
-    const client = new Redis(this.#url, {
+  #createClient(RedisClient: typeof Redis, role: string, tls: RedisOptions['tls']): Redis {
+    const client = new RedisClient(this.#url, {
       lazyConnect: true,
       enableOfflineQueue: false,
       autoResubscribe: false,
