@@ -230,6 +230,33 @@ describe('task events', () => {
     expect(last.history.map((r) => r.outcome)).toEqual(['success']);
   });
 
+  it('runs due together each start when the work before them has ended, a skip and its listeners included', async () => {
+    const app = newApp();
+    const events = collectEvents(app, ['task:success']);
+    // Each run takes 5 ms of the (fake) clock; `hung` never ends, so its next run is skipped,
+    // and the listener of that skip takes 7 ms more.
+    const spend = (ms: number) => () => void vi.setSystemTime(Date.now() + ms);
+    app.background('a', 10, spend(5));
+    app.background('hung', 10, () => new Promise(() => undefined));
+    app.background('b', 10, spend(5));
+    app.on('task:skip', spend(7));
+    await runApp(app);
+    await vi.advanceTimersByTimeAsync(10_000);
+    const starts = () => events.map(([, event]) => [event.task, event.startedAt?.getTime()]);
+    const round1 = T0 + 10_000;
+    expect(starts()).toEqual([
+      ['a', round1],
+      ['b', round1 + 5],
+    ]);
+    events.length = 0;
+    await vi.advanceTimersByTimeAsync(10_000);
+    const round2 = T0 + 20_000;
+    expect(starts()).toEqual([
+      ['a', round2],
+      ['b', round2 + 5 + 7],
+    ]);
+  });
+
   it('still emits to listeners added after removeAllListeners()', async () => {
     const app = newApp();
     app.on('task:start', () => undefined);
