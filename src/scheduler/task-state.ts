@@ -127,6 +127,7 @@ export class TaskState implements QueueEntry, RunRecordsHolder, TimesHolder {
     takeTimes(this);
     this.kind = kind;
     this.intervalMs = intervalMs;
+    this.index = 0;
   }
 
   /** Epoch ms at which the task is due in the timer queue (see QueueEntry). */
