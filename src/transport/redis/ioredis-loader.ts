@@ -2,9 +2,9 @@ import type * as IoRedis from 'ioredis';
 
 /**
  * ioredis, loaded at the first connection to Redis rather than with Daebus:
- * a service or caller on the in-memory transport never loads it. Its modules
- * hold about 1.8 MB of heap, half of what a started service holds, and every
- * full garbage collection walks them.
+ * a service or caller on the in-memory transport never loads it. Loaded, its
+ * modules add about 1.1 MB to the 2.45 MB of heap such a service holds, and
+ * every full garbage collection walks them.
  */
 let loaded: typeof IoRedis | null = null;
 
