@@ -1,6 +1,8 @@
 /**
- * Storage for tasks' run records (see `run-records.ts`): large shared
- * `Float64Array` slabs cut into regions, one region per task that has run. A
+ * Storage for tasks' numbers: large shared `Float64Array` slabs cut into
+ * regions, in pools by region shape. Run records (see `run-records.ts`) take
+ * a region per task that has run; schedule times (`schedule-times.ts`) cut
+ * theirs with {@link cutRegion}. A
  * task's first run then takes a free region instead of allocating a typed
  * array of its own (which costs a separate backing store each), and no object
  * at all: the task holds the slab and the region's place itself. A region goes
@@ -33,20 +35,37 @@ interface Pool {
   freeBases: number[];
 }
 
-/** Pools by region shape (records × numbers per record): tasks with one history size share slabs. */
+/** Pools by region shape (see {@link shapeKey}): tasks with one history size share slabs. */
 const pools = new Map<number, Pool>();
 
+/** A region shape as one number: regions of one shape share slabs, those of others never. */
+function shapeKey(records: number, fields: number): number {
+  return records * SLAB_SIZE + fields;
+}
+
 /**
- * Gives `holder` a region of `records` records of `fields` numbers each,
- * holding whatever its previous holder (or nobody) left there.
+ * What {@link cutRegion} cut last: the slab, where the region starts in it,
+ * and how far apart its records are. One object, reused by every cut (read
+ * it at once), so that cutting a region allocates nothing.
  */
-export function takeRegion(holder: RegionHolder, records: number, fields: number): void {
+export interface CutRegion {
+  slab: Float64Array;
+  base: number;
+  stride: number;
+}
+
+const lastCut: CutRegion = { slab: new Float64Array(0), base: 0, stride: 0 };
+
+/**
+ * Cuts a region of `records` records of `fields` numbers from the shared
+ * slabs of that shape: a region given back earlier, or a new one. It holds
+ * whatever its previous holder (or nobody) left there. Only for regions of
+ * at most a quarter of a slab (see {@link fitsSlab}).
+ */
+export function cutRegion(records: number, fields: number): Readonly<CutRegion> {
   const length = records * fields;
-  if (length > SLAB_SIZE / 4) {
-    ownRegion(holder, records, fields);
-    return;
-  }
-  let pool = pools.get(length);
+  const key = shapeKey(records, fields);
+  let pool = pools.get(key);
   if (pool === undefined) {
     pool = {
       slab: null,
@@ -55,24 +74,58 @@ export function takeRegion(holder: RegionHolder, records: number, fields: number
       freeSlabs: [],
       freeBases: [],
     };
-    pools.set(length, pool);
+    pools.set(key, pool);
   }
-  holder.runStride = pool.regions * fields;
+  lastCut.stride = pool.regions * fields;
   const reused = pool.freeSlabs.pop();
   if (reused !== undefined) {
-    holder.runData = reused;
-    holder.runBase = pool.freeBases.pop()!;
-    return;
+    lastCut.slab = reused;
+    lastCut.base = pool.freeBases.pop()!;
+    return lastCut;
   }
   if (pool.slab === null || pool.used === pool.regions) {
-    // Not zeroed: the pages are touched (and zeroed by the system) as runs are written.
+    // Not zeroed: the pages are touched (and zeroed by the system) as the regions are written.
     const bytes = pool.regions * length * Float64Array.BYTES_PER_ELEMENT;
     pool.slab = new Float64Array(Buffer.allocUnsafeSlow(bytes).buffer, 0, pool.regions * length);
     pool.used = 0;
   }
-  holder.runData = pool.slab;
-  holder.runBase = pool.used * fields;
+  lastCut.slab = pool.slab;
+  lastCut.base = pool.used * fields;
   pool.used++;
+  return lastCut;
+}
+
+/** Gives a region that {@link cutRegion} cut back to its pool, for the next cut of that shape. */
+export function returnRegion(
+  records: number,
+  fields: number,
+  slab: Float64Array,
+  base: number,
+): void {
+  // The pool exists: the region came from cutRegion, which made it.
+  const pool = pools.get(shapeKey(records, fields))!;
+  pool.freeSlabs.push(slab);
+  pool.freeBases.push(base);
+}
+
+/** Whether a region of `records` × `fields` numbers is cut from a shared slab (small enough). */
+export function fitsSlab(records: number, fields: number): boolean {
+  return records * fields <= SLAB_SIZE / 4;
+}
+
+/**
+ * Gives `holder` a region of `records` records of `fields` numbers each,
+ * holding whatever its previous holder (or nobody) left there.
+ */
+export function takeRegion(holder: RegionHolder, records: number, fields: number): void {
+  if (!fitsSlab(records, fields)) {
+    ownRegion(holder, records, fields);
+    return;
+  }
+  const cut = cutRegion(records, fields);
+  holder.runData = cut.slab;
+  holder.runBase = cut.base;
+  holder.runStride = cut.stride;
 }
 
 /** Gives `holder` an array of its own for `records` records of `fields` numbers, one after another. */
@@ -88,16 +141,12 @@ export function ownRegion(holder: RegionHolder, records: number, fields: number)
  */
 export function moveToOwnRegion(holder: RegionHolder, records: number, fields: number): void {
   const { runData: shared, runBase: base, runStride: stride } = holder;
-  const length = records * fields;
   // A region too large for a slab is an array of its own already.
-  if (shared === null || length > SLAB_SIZE / 4) return;
+  if (shared === null || !fitsSlab(records, fields)) return;
   ownRegion(holder, records, fields);
   const own = holder.runData!;
   for (let k = 0; k < records; k++) {
     own.set(shared.subarray(base + k * stride, base + k * stride + fields), k * fields);
   }
-  // The pool exists: the region came from takeRegion, which made it.
-  const pool = pools.get(length)!;
-  pool.freeSlabs.push(shared);
-  pool.freeBases.push(base);
+  returnRegion(records, fields, shared, base);
 }

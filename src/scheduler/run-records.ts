@@ -151,7 +151,7 @@ function recordsOf(holder: RunRecordsHolder): Float64Array {
 export const FINISHED_RUN = { runId: 0, slot: 1, attempt: 2, startedAt: 3, durationMs: 4 } as const;
 
 /** Numbers per finished run. */
-export const FINISHED_RUN_SIZE = 5;
+export const FINISHED_RUN_SIZE = Object.keys(FINISHED_RUN).length;
 
 /** One run's numbers, for {@link noteRun}. */
 const oneRun = new Float64Array(FINISHED_RUN_SIZE);

@@ -1,7 +1,9 @@
+import { cutRegion, returnRegion } from './record-slab.js';
+
 /**
- * Storage for the times of tasks' schedules: a row of {@link TIME_FIELDS}
- * numbers per task in large shared `Float64Array` chunks, instead of number
- * fields on the task's state.
+ * The times of tasks' schedules: a row of {@link TIME_FIELDS} numbers per
+ * task, cut from the shared `Float64Array` slabs of `record-slab.ts`,
+ * instead of number fields on the task's state.
  *
  * V8 keeps a number field that holds fractions or epoch milliseconds in a
  * box of its own (a heap number of 16 bytes, one object per field), so the
@@ -9,7 +11,7 @@
  * garbage collector copies and marks every one of them: giving each of the
  * scheduler benchmark's 10,000 baseline timers one object with six such
  * numbers raised the baseline's CPU time over 20 s from 260 to 284 ms
- * (medians of three). A row in a chunk is no object at all.
+ * (medians of three). A row in a slab is no object at all.
  *
  * A task takes a row when its state is made and keeps it while registered;
  * once removed, its times move to an array of its own (the state may still be
@@ -35,37 +37,17 @@ export const LAST_SLOT = 6;
 /** Numbers per row. */
 export const TIME_FIELDS = 7;
 
-/** Rows per chunk (about 224 KiB). */
-const ROWS_PER_CHUNK = 4096;
-
 /** What holds a row: its numbers are `times[timesBase]` to `times[timesBase + TIME_FIELDS - 1]`. */
 export interface TimesHolder {
   times: Float64Array;
   timesBase: number;
 }
 
-/** The chunk new rows are cut from, and how many rows of it are handed out. */
-let chunk: Float64Array | null = null;
-let rowsUsed = 0;
-/** Rows given back, ready for reuse: their chunks and bases, side by side. */
-const freeChunks: Float64Array[] = [];
-const freeBases: number[] = [];
-
-/** Gives `holder` a row of times, every number NaN. */
+/** Gives `holder` a row of times, every number NaN, cut from the shared slabs (see record-slab.ts). */
 export function takeTimes(holder: TimesHolder): void {
-  const reused = freeChunks.pop();
-  if (reused !== undefined) {
-    holder.times = reused;
-    holder.timesBase = freeBases.pop()!;
-  } else {
-    if (chunk === null || rowsUsed === ROWS_PER_CHUNK) {
-      chunk = new Float64Array(ROWS_PER_CHUNK * TIME_FIELDS);
-      rowsUsed = 0;
-    }
-    holder.times = chunk;
-    holder.timesBase = rowsUsed * TIME_FIELDS;
-    rowsUsed++;
-  }
+  const cut = cutRegion(1, TIME_FIELDS);
+  holder.times = cut.slab;
+  holder.timesBase = cut.base;
   holder.times.fill(Number.NaN, holder.timesBase, holder.timesBase + TIME_FIELDS);
 }
 
@@ -78,6 +60,5 @@ export function detachTimes(holder: TimesHolder): void {
   if (shared.length === TIME_FIELDS) return;
   holder.times = shared.slice(base, base + TIME_FIELDS);
   holder.timesBase = 0;
-  freeChunks.push(shared);
-  freeBases.push(base);
+  returnRegion(1, TIME_FIELDS, shared, base);
 }

@@ -71,7 +71,7 @@ export interface CronSchedule {
 
 /**
  * All of one task's state: its schedule, its place in the timer queue and its
- * policies; its times live in a row of a shared chunk (see
+ * policies; its times live in a row of a shared slab (see
  * `schedule-times.ts`), its counters and history in a slab region it takes on
  * its first run (see `run-records.ts`). Owned by the scheduler; users see it
  * through {@link BackgroundTask}.

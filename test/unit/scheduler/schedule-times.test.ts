@@ -1,5 +1,5 @@
 /**
- * The times of tasks' schedules: a row of numbers per task in shared chunks,
+ * The times of tasks' schedules: a row of numbers per task in shared slabs,
  * taken when the task's state is made, moved out when the task goes.
  */
 import { describe, expect, it } from 'vitest';
@@ -25,7 +25,7 @@ const rowOf = (holder: TimesHolder) =>
   Array.from(holder.times.subarray(holder.timesBase, holder.timesBase + TIME_FIELDS));
 
 describe('schedule times storage', () => {
-  it('gives each holder a row of its own in a shared chunk, every number NaN', () => {
+  it('gives each holder a row of its own in a shared slab, every number NaN', () => {
     const a = newHolder();
     const b = newHolder();
     expect(a.times.length).toBeGreaterThan(TIME_FIELDS);
@@ -41,10 +41,10 @@ describe('schedule times storage', () => {
     const gone = newHolder();
     gone.times[gone.timesBase + DUE] = 5;
     gone.times[gone.timesBase + LAST_SLOT] = 7;
-    const { times: chunk, timesBase: row } = gone;
+    const { times: slab, timesBase: row } = gone;
 
     detachTimes(gone);
-    expect(gone.times).not.toBe(chunk);
+    expect(gone.times).not.toBe(slab);
     expect(gone.times.length).toBe(TIME_FIELDS);
     expect(gone.times[DUE]).toBe(5);
     expect(gone.times[LAST_SLOT]).toBe(7);
@@ -52,7 +52,7 @@ describe('schedule times storage', () => {
     expect(gone.times[DUE]).toBe(5);
 
     const next = newHolder();
-    expect(next.times).toBe(chunk);
+    expect(next.times).toBe(slab);
     expect(next.timesBase).toBe(row);
     expect(rowOf(next).every(Number.isNaN)).toBe(true);
     // The detached holder is not disturbed by the row's new holder.
