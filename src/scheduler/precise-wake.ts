@@ -1,21 +1,26 @@
 /**
  * Sub-millisecond wake-ups for the scheduler.
  *
- * A Node.js timer fires on whole milliseconds of the event loop's clock, and
- * the machine takes a while to wake from a long sleep: a timer set for a due
- * time fires 1 to 3 ms after it. The scheduler therefore sets its timer a few
- * milliseconds early (a second, shorter timer follows when the first came too
- * early) and sleeps the thread for what is left (at most {@link MAX_SLEEP_MS}),
- * which ends within a fraction of a millisecond of the due time.
+ * A Node.js timer fires on the event loop's clock, which counts whole
+ * milliseconds: a timer of n ms fires up to a millisecond before n ms have
+ * fully passed, and usually 0.1 to 0.4 ms after (measured on a two-core VM:
+ * 1% of timers came later than that). The scheduler therefore sets its timer
+ * {@link EARLY_WAKE_MS} before a due time, so that it fires within
+ * {@link MAX_SLEEP_MS} of it, and sleeps the thread for what is left, which
+ * ends within a fraction of a millisecond of the due time.
  *
- * The sleep costs next to no CPU (some tens of microseconds to wake), but
- * the event loop waits meanwhile, so a budget keeps it to a small share of
- * the time (about 2%): under a schedule dense enough to exhaust it, runs
- * simply start on the timer.
+ * The sleep costs no more CPU than the timer's own wake-up would, but the
+ * event loop waits meanwhile, so a budget keeps it to a small share of the
+ * time (about 2%): under a schedule dense enough to exhaust it, runs simply
+ * start on a timer set for their due time.
  */
 
-/** How long before a due time the scheduler's timer is set to fire. */
-export const EARLY_WAKE_MS = 4;
+/**
+ * How long before a due time the scheduler's timer is set to fire: with the
+ * timer's own spread (up to a millisecond early, a fraction late), it fires
+ * within {@link MAX_SLEEP_MS} before the due time, or a fraction after it.
+ */
+export const EARLY_WAKE_MS = 1;
 
 /** The longest the thread is put to sleep before a due time. */
 export const MAX_SLEEP_MS = 2;
@@ -52,9 +57,10 @@ let lastReading = 0;
 /**
  * The wall-clock time (epoch ms) with sub-millisecond resolution: always
  * within the millisecond `Date.now()` gives, so a clock that is set (NTP, by
- * hand) is followed. It moves the correction only as far as needed to get
- * back into that millisecond, so it settles on the wall clock and keeps its
- * resolution; it goes back only when the wall clock itself is set back.
+ * hand) is followed. When it is a fraction off, it moves the correction only
+ * as far as needed to get back into that millisecond, so it settles on the
+ * wall clock and keeps its resolution; it goes back only when the wall clock
+ * itself is set back, and then to the start of the wall clock's millisecond.
  *
  * The precise clock is read between two readings of the wall clock, and the
  * correction only moves it into the span those two allow. A thread that is
@@ -71,7 +77,11 @@ export function preciseNow(): number {
     correction += before - now;
     now = before;
   } else if (now >= after + 1) {
-    const inside = after + 1 - INSIDE_MS;
+    // A fraction ahead: back just inside the millisecond, where it settles. A whole millisecond
+    // or more ahead (the wall clock was set back, or is a fake one): back to the millisecond's
+    // start, not its end, which could be up to a millisecond ahead of the time itself and start
+    // a run before its slot.
+    const inside = now >= after + 2 ? after : after + 1 - INSIDE_MS;
     correction -= now - inside;
     now = inside;
   }

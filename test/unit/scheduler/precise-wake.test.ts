@@ -90,6 +90,26 @@ describe('preciseNow', () => {
     }
   });
 
+  it('goes back to the start of the millisecond when the wall clock is set back by more than one, never ahead of it', () => {
+    let time = 1_800_000_000_000.2;
+    let wallAhead = 0;
+    const spies = [
+      vi.spyOn(Date, 'now').mockImplementation(() => Math.floor(time + wallAhead)),
+      vi.spyOn(performance, 'now').mockImplementation(() => time - performance.timeOrigin),
+    ];
+    try {
+      wallAhead = 5;
+      preciseNow();
+      wallAhead = 0;
+      // At the start of the wall clock's millisecond (the true time is 0.2 ms into it), not its end.
+      expect(preciseNow()).toBe(1_800_000_000_000);
+      time += 0.5;
+      expect(preciseNow()).toBeCloseTo(1_800_000_000_000.5, 6);
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+  });
+
   it('follows a wall clock that is set', () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(Date.UTC(2031, 5, 1));
@@ -170,8 +190,9 @@ describe('PreciseWake', () => {
       }),
     ];
     try {
-      // The wall clock is 5 ms ahead, then set back: the precise clock now waits for it.
-      wallAhead = 5;
+      // The wall clock is 1.5 ms ahead, then set back: the precise clock, less than a whole
+      // millisecond ahead of it then, now waits for it at the end of its millisecond.
+      wallAhead = 1.5;
       preciseNow();
       wallAhead = 0;
       const held = preciseNow();

@@ -182,4 +182,65 @@ describe('TimerQueue', () => {
     }
     expect(mismatches).toEqual([]);
   });
+
+  describe('wakeTime', () => {
+    it('is undefined for an empty queue', () => {
+      expect(new TimerQueue<Entry>().wakeTime(1)).toBeUndefined();
+    });
+
+    it('is the first due time when no other lies within the window', () => {
+      const queue = new TimerQueue<Entry>();
+      queue.schedule(new Entry('a'), 100);
+      queue.schedule(new Entry('b'), 101.5);
+      expect(queue.wakeTime(1)).toBe(100);
+      expect(queue.wakeTime(0)).toBe(100);
+    });
+
+    it('is the latest due time within the window after the first', () => {
+      const queue = new TimerQueue<Entry>();
+      for (const due of [103, 100.5, 100, 101, 102, 100.25])
+        queue.schedule(new Entry(`t${due}`), due);
+      expect(queue.wakeTime(1)).toBe(101);
+      expect(queue.wakeTime(2)).toBe(102);
+      expect(queue.wakeTime(0.3)).toBe(100.25);
+      // Every entry due by then pops at that moment; the next ones stay.
+      expect(drainDue(queue, queue.wakeTime(1)!)).toEqual(['t100', 't100.25', 't100.5', 't101']);
+      // 102 is first now, and 103 within its window.
+      expect(queue.wakeTime(1)).toBe(103);
+    });
+
+    it('agrees with a sorted list of the due times for random queues', () => {
+      const random = seededRandom(11);
+      for (let round = 0; round < 200; round++) {
+        const queue = new TimerQueue<Entry>();
+        const dues: number[] = [];
+        for (let i = 0; i < 1 + Math.floor(random() * 40); i++) {
+          const due = Math.floor(random() * 30) / 4;
+          dues.push(due);
+          queue.schedule(new Entry(`${i}`), due);
+        }
+        const window = Math.floor(random() * 8) / 4;
+        const first = Math.min(...dues);
+        const expected = Math.max(...dues.filter((due) => due <= first + window));
+        expect(queue.wakeTime(window)).toBe(expected);
+      }
+    });
+
+    it('leaves out entries removed from the front', () => {
+      const queue = new TimerQueue<Entry>();
+      const first = new Entry('first');
+      queue.schedule(first, 100);
+      queue.schedule(new Entry('later'), 103);
+      queue.remove(first);
+      expect(queue.wakeTime(1)).toBe(103);
+    });
+  });
 });
+
+/** Pops every entry due at `now` or before, in order. */
+function drainDue(queue: TimerQueue<Entry>, now: number): string[] {
+  const out: string[] = [];
+  for (let entry = queue.popDue(now); entry !== undefined; entry = queue.popDue(now))
+    out.push(entry.id);
+  return out;
+}
