@@ -1,13 +1,14 @@
 /**
  * Sub-millisecond wake-ups for the scheduler.
  *
- * A Node.js timer fires on the event loop's clock, which counts whole
- * milliseconds: a timer of n ms fires up to a millisecond before n ms have
- * fully passed, and usually 0.1 to 0.4 ms after (measured on a two-core VM:
- * 1% of timers came later than that). The scheduler therefore sets its timer
- * {@link EARLY_WAKE_MS} before a due time, so that it fires within
- * {@link MAX_SLEEP_MS} of it, and sleeps the thread for what is left, which
- * ends within a fraction of a millisecond of the due time.
+ * A Node.js timer fires on whole milliseconds of the event loop's clock, and
+ * the machine takes a while to wake from a long sleep: a timer set for a due
+ * time a second away fires 1 to 3 ms after it (a short one, up to a
+ * millisecond before to a few tenths after). The scheduler therefore sets its
+ * timer a few milliseconds early (a second, shorter timer follows when the
+ * first came too early) and sleeps the thread for what is left (at most
+ * {@link MAX_SLEEP_MS}), which ends within a fraction of a millisecond of the
+ * due time.
  *
  * The sleep costs no more CPU than the timer's own wake-up would, but the
  * event loop waits meanwhile, so a budget keeps it to a small share of the
@@ -15,12 +16,8 @@
  * start on a timer set for their due time.
  */
 
-/**
- * How long before a due time the scheduler's timer is set to fire: with the
- * timer's own spread (up to a millisecond early, a fraction late), it fires
- * within {@link MAX_SLEEP_MS} before the due time, or a fraction after it.
- */
-export const EARLY_WAKE_MS = 1;
+/** How long before a due time the scheduler's timer is set to fire. */
+export const EARLY_WAKE_MS = 4;
 
 /** The longest the thread is put to sleep before a due time. */
 export const MAX_SLEEP_MS = 2;

@@ -29,7 +29,7 @@ import {
 import { type RunnerHost, TaskRunner } from './task-runner.js';
 import { type RunOutcome, type TaskFunction, TaskState } from './task-state.js';
 import { type QueueEntry, TimerQueue } from './timer-queue.js';
-import { COALESCE_MS, NEXT_TURN, planWake } from './wake-plan.js';
+import { NEXT_TURN, planWake } from './wake-plan.js';
 import { terminateWorkers, workerTaskFunction } from './worker/worker-runner.js';
 
 /** The longest one timer pass keeps running tasks that come due during it, before it yields to I/O. */
@@ -414,7 +414,7 @@ export class Scheduler implements RunnerHost {
       this.#disarm();
       return;
     }
-    const wait = planWake(this.#queue.wakeTime(COALESCE_MS)! - now, this.#wake);
+    const wait = planWake(top.due - now, this.#wake);
     const at = wait === NEXT_TURN ? now : now + wait;
     if (this.#timerAt <= at) return;
     this.#disarm();
@@ -448,12 +448,12 @@ export class Scheduler implements RunnerHost {
     this.#disarm();
     // The thread sleeps at most MAX_SLEEP_MS in one turn of the event loop, so I/O waits no longer.
     const turnStarted = performance.now();
-    const wakeAt = this.#queue.wakeTime(COALESCE_MS);
+    const first = this.#queue.peek();
     // The pass runs unless the first entry is not due yet and too far off (or out of sleep budget)
     // to sleep the rest; either way the timer is set again below. A single way out of this
     // function: its optimized code has seen every call in it, and is not thrown away the first
     // time a wake-up comes early.
-    if (wakeAt === undefined || this.#wake.sleepUntil(wakeAt)) this.#runPass(turnStarted);
+    if (first === undefined || this.#wake.sleepUntil(first.due)) this.#runPass(turnStarted);
     // Measured after the runs: a synchronous run must not make the next wait too short.
     this.#arm(Date.now());
   }
@@ -472,9 +472,9 @@ export class Scheduler implements RunnerHost {
           // go in this pass, not a timer turn (a millisecond or more) later; but a pass never
           // keeps I/O waiting for long.
           if (preciseNow() - started >= MAX_PASS_MS) break;
-          const wakeAt = this.#queue.wakeTime(COALESCE_MS);
+          const next = this.#queue.peek();
           const sleepLeft = MAX_SLEEP_MS - (performance.now() - turnStarted);
-          if (wakeAt === undefined || !this.#wake.sleepUntil(wakeAt, sleepLeft)) break;
+          if (next === undefined || !this.#wake.sleepUntil(next.due, sleepLeft)) break;
           now = preciseNow();
           top = this.#queue.popDue(now);
           if (top === undefined) break;

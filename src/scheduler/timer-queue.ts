@@ -56,8 +56,6 @@ export class TimerQueue<T extends QueueEntry> {
    */
   #spare: Bucket<T> | null = null;
   #spareCount = 0;
-  /** Heap positions still to visit in {@link wakeTime}; it grows to the most due times one window held. */
-  readonly #walk: number[] = [];
 
   get size(): number {
     return this.#size;
@@ -67,37 +65,6 @@ export class TimerQueue<T extends QueueEntry> {
   peek(): T | undefined {
     const bucket = this.#front();
     return bucket?.items[bucket.head] ?? undefined;
-  }
-
-  /**
-   * When to wake for the entries due first: the latest due time at most
-   * `windowMs` after the earliest one, so that the entries due in between
-   * start together, in one pass, rather than one wake-up each (see
-   * `COALESCE_MS` in wake-plan.ts). The earliest due time itself when no other
-   * lies within the window; undefined when the queue is empty. A due time
-   * whose entries were all removed may still count (its bucket is dropped
-   * when it reaches the front): the wake-up then comes later than needed,
-   * never after the window.
-   */
-  wakeTime(windowMs: number): number | undefined {
-    const first = this.#front();
-    if (first === undefined) return undefined;
-    const times = this.#times;
-    const limit = first.due + windowMs;
-    let latest = first.due;
-    // The due times within the window form a subtree at the heap's root: walk it, children first.
-    const pending = this.#walk;
-    let count = 0;
-    pending[count++] = 0;
-    while (count > 0) {
-      const index = pending[--count]!;
-      const due = times[index]!;
-      if (due > latest) latest = due;
-      const left = 2 * index + 1;
-      if (left < times.length && times[left]! <= limit) pending[count++] = left;
-      if (left + 1 < times.length && times[left + 1]! <= limit) pending[count++] = left + 1;
-    }
-    return latest;
   }
 
   /** Queues an entry at `due`, or moves it there when it is already queued. */

@@ -8,18 +8,6 @@ import { EARLY_WAKE_MS, MAX_SLEEP_MS, type PreciseWake } from './precise-wake.js
  */
 export const MAX_WAIT_MS = 1_000;
 
-/**
- * How late a run may start so that it starts together with runs due a
- * little after it: a wake-up for the earliest due time waits for the others
- * due within this many milliseconds (see `TimerQueue.wakeTime`), and one
- * pass starts them all. Tasks registered one after another fall on
- * consecutive milliseconds; without this, each millisecond would cost a
- * wake-up of its own (a context switch, some tens of microseconds of CPU on
- * a small VM, and caches gone cold), for runs a millisecond apart. A due time
- * with none other close after it is not delayed.
- */
-export const COALESCE_MS = 1;
-
 /** {@link planWake}'s answer for "on the event loop's next turn". */
 export const NEXT_TURN = -1;
 
@@ -35,11 +23,12 @@ export const NEXT_TURN = -1;
  *   budget). A pass that yielded to I/O goes on a moment later. An entry not
  *   due yet that cannot be slept to waits on a timer: a next turn would find
  *   it not due yet and ask for another, spinning.
- * - Otherwise the timer is set {@link EARLY_WAKE_MS} early on purpose, so
- *   that the last moment before the due time is slept precisely
- *   (`precise-wake.ts`): one timer and one sleep. Without the budget for
- *   that sleep, the timer is set for the due time itself: a timer that came
- *   early could only set another one (two wake-ups for one due time).
+ * - Otherwise the timer is set early on purpose, so that the last moment
+ *   before the due time is slept precisely (`precise-wake.ts`): a first wake
+ *   comes {@link EARLY_WAKE_MS} ahead, and when it came too early to sleep
+ *   the rest, a second one aims at {@link MAX_SLEEP_MS} ahead. Without the
+ *   budget for that sleep, the timer is set for the due time itself: a timer
+ *   that came early could only set another one.
  * - Under fake timers (`wake` disabled), the timer is set for the due time:
  *   a next turn would not move the clock.
  */
@@ -51,6 +40,9 @@ export function planWake(
   if (untilDue <= 0 || (untilDue <= MAX_SLEEP_MS && wake.canSleep(untilDue))) {
     return NEXT_TURN;
   }
-  const early = wake.canSleep(MAX_SLEEP_MS) ? EARLY_WAKE_MS : 0;
+  // Waking early is for sleeping the rest: without the budget for that sleep, a timer that came
+  // early would only set another one (two wake-ups for one due time).
+  let early = 0;
+  if (wake.canSleep(MAX_SLEEP_MS)) early = untilDue > EARLY_WAKE_MS ? EARLY_WAKE_MS : MAX_SLEEP_MS;
   return Math.min(Math.max(Math.ceil(untilDue - early), 1), MAX_WAIT_MS);
 }

@@ -3,7 +3,7 @@
  * start + k × interval, no drift, fractional and very long intervals.
  */
 import { describe, expect, it, vi } from 'vitest';
-import { COALESCE_MS, MAX_WAIT_MS } from '../../../src/scheduler/wake-plan.js';
+import { MAX_WAIT_MS } from '../../../src/scheduler/wake-plan.js';
 import { HEARTBEAT_S, newApp, runApp, seededRandom, T0, useSchedulerHarness } from './helpers.js';
 
 useSchedulerHarness();
@@ -196,33 +196,5 @@ describe('fractional and long intervals', () => {
     // Every wait the scheduler armed was capped; the heartbeat's is the only longer one.
     expect(delays.filter((ms) => ms > MAX_WAIT_MS && ms !== HEARTBEAT_S * 1000)).toEqual([]);
     expect(delays.some((ms) => ms === MAX_WAIT_MS)).toBe(true);
-  });
-});
-
-describe('runs due close together', () => {
-  it('starts runs due within COALESCE_MS of the first together, at the latest of them', async () => {
-    // The millisecond apart that tasks registered one after another fall on.
-    expect(COALESCE_MS).toBe(1);
-    const app = newApp();
-    const starts: Record<string, number[]> = { a: [], b: [], c: [] };
-    await runApp(app);
-    app.background('a', 1, () => {
-      starts.a!.push(Date.now());
-    });
-    await vi.advanceTimersByTimeAsync(1);
-    app.background('b', 1, () => {
-      starts.b!.push(Date.now());
-    });
-    // c is due 2 ms after b: a wake-up of its own, not delayed.
-    await vi.advanceTimersByTimeAsync(2);
-    app.background('c', 1, () => {
-      starts.c!.push(Date.now());
-    });
-    await vi.advanceTimersByTimeAsync(3_000);
-    expect(starts.a).toEqual([1, 2, 3].map((k) => T0 + 1 + k * 1000));
-    expect(starts.b).toEqual([1, 2, 3].map((k) => T0 + 1 + k * 1000));
-    expect(starts.c).toEqual([1, 2, 3].map((k) => T0 + 3 + k * 1000));
-    // Late by the wait alone: the grid is not moved.
-    expect(app.backgroundTasks.a!.nextRunAt).toEqual(new Date(T0 + 4000));
   });
 });
