@@ -45,7 +45,7 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4));
 /** Keeps {@link preciseNow} on the wall clock: the time origin may be off by a fraction, and the clock may be set. */
 let correction = 0;
 
-/** How far inside its millisecond the clock is put back when it runs ahead of `Date.now()`. */
+/** How far inside its millisecond the clock is put back when it runs a fraction ahead of `Date.now()`. */
 const INSIDE_MS = 0.001;
 
 /** What {@link preciseNow} said last. */

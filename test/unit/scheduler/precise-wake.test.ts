@@ -91,22 +91,17 @@ describe('preciseNow', () => {
   });
 
   it('goes back to the start of the millisecond when the wall clock is set back by more than one, never ahead of it', () => {
-    let time = 1_800_000_000_000.2;
-    let wallAhead = 0;
-    const spies = [
-      vi.spyOn(Date, 'now').mockImplementation(() => Math.floor(time + wallAhead)),
-      vi.spyOn(performance, 'now').mockImplementation(() => time - performance.timeOrigin),
-    ];
+    const clocks = controlledClocks();
     try {
-      wallAhead = 5;
+      clocks.wallAhead = 5;
       preciseNow();
-      wallAhead = 0;
+      clocks.wallAhead = 0;
       // At the start of the wall clock's millisecond (the true time is 0.2 ms into it), not its end.
       expect(preciseNow()).toBe(1_800_000_000_000);
-      time += 0.5;
+      clocks.time += 0.5;
       expect(preciseNow()).toBeCloseTo(1_800_000_000_000.5, 6);
     } finally {
-      for (const spy of spies) spy.mockRestore();
+      clocks.restore();
     }
   });
 
@@ -178,23 +173,13 @@ describe('PreciseWake', () => {
   });
 
   it('stays on when a real clock stands still for a moment, held back to a wall clock that fell behind it', () => {
-    // Clocks under the test's control: `time` is the true time (epoch ms), and a sleep moves it on.
-    let time = 1_800_000_000_000.2;
-    let wallAhead = 0;
-    const spies = [
-      vi.spyOn(Date, 'now').mockImplementation(() => Math.floor(time + wallAhead)),
-      vi.spyOn(performance, 'now').mockImplementation(() => time - performance.timeOrigin),
-      vi.spyOn(Atomics, 'wait').mockImplementation((_array, _index, _value, timeout) => {
-        time += timeout ?? 0;
-        return 'timed-out';
-      }),
-    ];
+    const clocks = controlledClocks();
     try {
       // The wall clock is 1.5 ms ahead, then set back: the precise clock, less than a whole
       // millisecond ahead of it then, now waits for it at the end of its millisecond.
-      wallAhead = 1.5;
+      clocks.wallAhead = 1.5;
       preciseNow();
-      wallAhead = 0;
+      clocks.wallAhead = 0;
       const held = preciseNow();
       const wake = new PreciseWake();
       // Half a millisecond later the wall clock is still in the same millisecond: no progress.
@@ -205,7 +190,29 @@ describe('PreciseWake', () => {
       expect(wake.sleepUntil(due)).toBe(true);
       expect(preciseNow()).toBeGreaterThanOrEqual(due);
     } finally {
-      for (const spy of spies) spy.mockRestore();
+      clocks.restore();
     }
   });
 });
+
+/**
+ * Clocks under a test's control: `time` is the true time (epoch ms), which
+ * `performance.now()` follows and a sleep (`Atomics.wait`) moves on, and the
+ * wall clock (`Date.now()`) reads it `wallAhead` ms ahead. `restore` puts
+ * the real clocks back.
+ */
+function controlledClocks(): { time: number; wallAhead: number; restore: () => void } {
+  const clocks = { time: 1_800_000_000_000.2, wallAhead: 0, restore: () => undefined };
+  const spies = [
+    vi.spyOn(Date, 'now').mockImplementation(() => Math.floor(clocks.time + clocks.wallAhead)),
+    vi.spyOn(performance, 'now').mockImplementation(() => clocks.time - performance.timeOrigin),
+    vi.spyOn(Atomics, 'wait').mockImplementation((_array, _index, _value, timeout) => {
+      clocks.time += timeout ?? 0;
+      return 'timed-out';
+    }),
+  ];
+  clocks.restore = () => {
+    for (const spy of spies) spy.mockRestore();
+  };
+  return clocks;
+}
