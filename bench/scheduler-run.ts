@@ -1,8 +1,8 @@
 /**
  * One measurement of the scheduler benchmark, in a process of its own. The
- * benchmark (`scheduler.ts`) compiles it with `bench/tsconfig.json` and runs
- * the JavaScript with plain `node` (no TypeScript loader in the measured
- * process):
+ * `bench:scheduler` script compiles it with `bench/tsconfig.json`, and the
+ * benchmark (`scheduler.ts`) runs the JavaScript with plain `node` (no
+ * TypeScript loader in the measured process):
  *   node dist-bench/scheduler-run.js precision <daebus|baseline> <tasks> <seconds>
  *   node --expose-gc dist-bench/scheduler-run.js memory <daebus|baseline> <tasks>
  * Prints one JSON line.

@@ -17,8 +17,11 @@
  * plain `node`, as a deployed service runs: a TypeScript loader in the
  * measured process would add a thread of its own and several megabytes of
  * heap, whose collections cost the baseline (which allocates a timer per
- * fire) far more than Daebus. The runner is compiled with
- * `bench/tsconfig.json` into `dist-bench/` when the benchmark starts.
+ * fire) far more than Daebus. This program runs compiled too
+ * (`bench/tsconfig.json` compiles both into `dist-bench/`, see the
+ * `bench:scheduler` script): a TypeScript loader here would keep a
+ * compiler service process waking some twenty times a second beside every
+ * measurement, on a machine with two cores.
  *
  * The precision runs are repeated (`--repeat N`, 5 by default), alternating
  * baseline and Daebus, and each JSON line gives the median of each figure
@@ -27,10 +30,10 @@
  * run, for both alike, with the moments the garbage collector and the
  * compiler pick, and one run in a few has a round that a burst of compiling
  * or collecting delays: five runs keep two such runs from deciding a median.
- * A last line gives the ratios (daebus over baseline).
+ * A last line gives the ratios (daebus over baseline). Each run's own
+ * figures go to stderr as they come, to show how far the runs spread.
  */
 import { execFileSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -44,15 +47,8 @@ const { values } = parseArgs({
 const seconds = Number(values.seconds);
 const repeat = Math.max(1, Math.floor(Number(values.repeat)));
 const sizes = values.tasks.split(',').map(Number);
-const runner = compileRunner();
-
-/** Compiles `scheduler-run.ts` to JavaScript (`dist-bench/`) and returns the compiled file's path. */
-function compileRunner(): string {
-  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  const project = fileURLToPath(new URL('./tsconfig.json', import.meta.url));
-  execFileSync(process.execPath, [tsc, '-p', project], { stdio: 'inherit' });
-  return fileURLToPath(new URL('../dist-bench/scheduler-run.js', import.meta.url));
-}
+/** The measurement program, compiled beside this one. */
+const runner = fileURLToPath(new URL('./scheduler-run.js', import.meta.url));
 
 type Measurement = Record<string, number | string>;
 
@@ -89,7 +85,11 @@ for (const tasks of sizes) {
   const runs: Record<string, Measurement[]> = { baseline: [], daebus: [] };
   for (let i = 0; i < repeat; i++) {
     for (const impl of ['baseline', 'daebus']) {
-      runs[impl]!.push(measure(['precision', impl, String(tasks), String(seconds)]));
+      const run = measure(['precision', impl, String(tasks), String(seconds)]);
+      runs[impl]!.push(run);
+      console.error(
+        `# ${impl} ${tasks} tasks, run ${i + 1}/${repeat}: p99 ${run.p99_late_ms} ms, cpu ${run.cpu_ms} ms`,
+      );
     }
   }
   for (const impl of ['baseline', 'daebus']) {
