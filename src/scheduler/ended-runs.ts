@@ -15,7 +15,7 @@ const INITIAL_RUNS = 64;
  * recorded. A pass starts every due run first and records them afterwards,
  * so that the statistics, history and events of one run do not delay the
  * start of the next: with thousands of tasks due in the same millisecond,
- * the last one starts that much sooner. While the scheduler is behind, they
+ * the last one starts that much sooner. While runs come due in a burst, they
  * wait over several passes (see `TaskRunner.endPass`).
  *
  * The buffers keep their size from pass to pass (they grow by doubling and

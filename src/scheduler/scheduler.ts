@@ -462,7 +462,7 @@ export class Scheduler implements RunnerHost {
   #runPass(turnStarted: number): void {
     const started = preciseNow();
     let now = started;
-    let behind = false;
+    let nextDueIn = Number.POSITIVE_INFINITY;
     this.#runner.beginPass();
     try {
       for (;;) {
@@ -487,9 +487,9 @@ export class Scheduler implements RunnerHost {
         }
       }
       const next = this.#queue.peek();
-      behind = next !== undefined && next.due <= preciseNow();
+      if (next !== undefined) nextDueIn = next.due - preciseNow();
     } finally {
-      this.#runner.endPass(behind);
+      this.#runner.endPass(nextDueIn);
     }
   }
 

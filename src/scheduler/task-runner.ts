@@ -33,12 +33,20 @@ export interface RunnerHost {
 }
 
 /**
- * While the scheduler is behind (a run is already due when a timer turn
- * ends), successful runs wait to be recorded until it has caught up, for at
- * most this long (ms) and this many runs.
+ * While runs come due in a burst (the next one within {@link RECORD_GAP_MS}
+ * of the end of a timer pass, or already due), successful runs wait to be
+ * recorded until the burst has passed, for at most this long (ms) and this
+ * many runs: recording them in the middle would delay the runs due next.
  */
 const MAX_RECORD_DELAY_MS = 100;
 const MAX_WAITING_RUNS = 1 << 16;
+
+/**
+ * The gap (ms) before the next due run that lets a pass record its runs:
+ * recording a thousand runs takes a few tenths of a millisecond, and the
+ * first time (code not compiled yet, records not taken) a few milliseconds.
+ */
+const RECORD_GAP_MS = 5;
 
 /** The longest an exclusive claim is held, in milliseconds. */
 const MAX_CLAIM_MS = 24 * 3600_000;
@@ -188,16 +196,17 @@ export class TaskRunner {
 
   /**
    * The timer pass has started every due run: records the runs that ended
-   * meanwhile, unless the scheduler is `behind` (runs are due already). Then
-   * the next pass starts them first: the recording waits until the
-   * scheduler has caught up, or {@link MAX_RECORD_DELAY_MS} at most.
+   * meanwhile, unless the next run is due within {@link RECORD_GAP_MS}
+   * (`nextDueIn` ms from now; negative when it is due already, infinite when
+   * none is queued). Then the next passes start their runs first: the
+   * recording waits for a gap, or {@link MAX_RECORD_DELAY_MS} at most.
    */
-  endPass(behind: boolean): void {
+  endPass(nextDueIn: number): void {
     this.#inPass = false;
     this.#restorePassContext();
     const ended = this.#ended;
     if (
-      behind &&
+      nextDueIn < RECORD_GAP_MS &&
       ended.size < MAX_WAITING_RUNS &&
       Date.now() - ended.oldestEndedAt < MAX_RECORD_DELAY_MS
     )

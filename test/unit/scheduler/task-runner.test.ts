@@ -64,7 +64,7 @@ describe('recording runs that ended in a timer pass', () => {
     runner.beginPass();
     runner.execute(a, T0, 0);
     runner.execute(b, T0, 0);
-    runner.endPass(false);
+    runner.endPass(Number.POSITIVE_INFINITY);
     expect([runs(a), runs(b)]).toEqual([1, 1]);
     expect(events).toEqual([
       'task:start a 1',
@@ -74,19 +74,31 @@ describe('recording runs that ended in a timer pass', () => {
     ]);
   });
 
+  it('waits while the next run is due within 5 ms, so that it does not delay it', () => {
+    const { runner } = newRunner();
+    const a = newTask('a');
+    runner.beginPass();
+    runner.execute(a, T0, 0);
+    runner.endPass(4.9);
+    expect(runs(a)).toBe(0);
+    runner.beginPass();
+    runner.endPass(5);
+    expect(runs(a)).toBe(1);
+  });
+
   it('waits while the scheduler is behind, and is made as soon as statistics are read outside a pass', () => {
     const { runner, events } = newRunner();
     const a = newTask('a');
     runner.beginPass();
     runner.execute(a, T0, 0);
-    runner.endPass(true);
+    runner.endPass(0);
     expect(runs(a)).toBe(0);
     runner.beginPass();
     runner.execute(a, T0 + 1000, 0);
     // Inside a pass, reading does not record (the pass's own runs wait for its end).
     runner.recordEnded();
     expect(runs(a)).toBe(0);
-    runner.endPass(true);
+    runner.endPass(0);
     runner.recordEnded();
     expect(runs(a)).toBe(2);
     expect(listRuns(a).map((run) => run.run_id)).toEqual([1, 2]);
@@ -101,14 +113,14 @@ describe('recording runs that ended in a timer pass', () => {
     const a = newTask('a');
     runner.beginPass();
     runner.execute(a, T0, 0);
-    runner.endPass(true);
+    runner.endPass(0);
     vi.setSystemTime(T0 + 99);
     runner.beginPass();
-    runner.endPass(true);
+    runner.endPass(0);
     expect(runs(a)).toBe(0);
     vi.setSystemTime(T0 + 100);
     runner.beginPass();
-    runner.endPass(true);
+    runner.endPass(0);
     expect(runs(a)).toBe(1);
   });
 
@@ -120,11 +132,11 @@ describe('recording runs that ended in a timer pass', () => {
     });
     runner.beginPass();
     runner.execute(a, T0, 0);
-    runner.endPass(true);
+    runner.endPass(0);
     fail = true;
     runner.beginPass();
     runner.execute(a, T0 + 1000, 0);
-    runner.endPass(true);
+    runner.endPass(0);
     expect(listRuns(a).map((run) => [run.run_id, run.outcome])).toEqual([
       [1, 'success'],
       [2, 'error'],
