@@ -65,10 +65,17 @@ export function advancePastFire(state: TaskState, now: number): number {
     return missed;
   }
   const fired = state.index;
-  const nextIndex = nextIndexAfterFire(state.anchor, state.intervalMs, fired, now);
-  state.index = nextIndex;
-  setPendingSlot(state, slotTime(state.anchor, state.intervalMs, nextIndex));
-  return nextIndex - fired - 1;
+  const anchor = state.anchor;
+  const interval = state.intervalMs;
+  // On time (the usual case), the next slot is the one after. Checked here rather than left to
+  // nextIndexAfterFire: times passed to a function that V8 does not inline are boxed, an
+  // allocation per run, and this runs for every fire.
+  const next =
+    slotTime(anchor, interval, fired + 1) > now
+      ? fired + 1
+      : nextIndexAfterFire(anchor, interval, fired, now);
+  setPendingIndex(state, next);
+  return next - fired - 1;
 }
 
 /** After a pause: the first slot strictly after `now`, on the same grid (no catch-up). */
@@ -78,8 +85,10 @@ export function placeResumeSlot(state: TaskState, now: number): void {
   } else if (state.kind === 'cron') {
     setCronSlot(state, nextCronTime(state.cron!.cron, Math.max(now, state.slot - 1)));
   } else {
-    state.index = Math.max(state.index, firstSlotAfter(state.anchor, state.intervalMs, now));
-    setPendingSlot(state, slotTime(state.anchor, state.intervalMs, state.index));
+    setPendingIndex(
+      state,
+      Math.max(state.index, firstSlotAfter(state.anchor, state.intervalMs, now)),
+    );
   }
 }
 
@@ -98,8 +107,20 @@ export function regridInterval(
   state.kind = 'interval';
   state.intervalMs = intervalMs;
   state.anchor = anchor;
+  setPendingIndex(state, index);
+}
+
+/**
+ * Makes slot `index` of an interval task's grid (`anchor + index ×
+ * intervalMs`) its pending slot, as {@link setPendingSlot} does. It takes
+ * the slot's index, not its time: a time passed to a function that V8 does
+ * not inline is boxed (an allocation per run), a small integer is not.
+ * (placeFirstSlot, run once per task, sets both itself: one call fewer on
+ * the path that registers thousands of tasks, in code not compiled yet.)
+ */
+export function setPendingIndex(state: TaskState, index: number): void {
   state.index = index;
-  setPendingSlot(state, slotTime(anchor, intervalMs, index));
+  setPendingSlot(state, slotTime(state.anchor, state.intervalMs, index));
 }
 
 function setCronSlot(state: TaskState, next: number | null): void {

@@ -7,12 +7,13 @@ import { validateName } from '../protocol/names.js';
 import { BackgroundTask } from './background-task.js';
 import { createCron, nextCronTime } from './cron-schedule.js';
 import { ExclusiveLock } from './exclusive-lock.js';
-import { firstSlotAfter, slotTime } from './grid.js';
+import { firstSlotAfter } from './grid.js';
 import {
   advancePastFire,
   placeFirstSlot,
   placeResumeSlot,
   regridInterval,
+  setPendingIndex,
   setPendingSlot,
 } from './next-run.js';
 import { MAX_SLEEP_MS, PreciseWake, preciseNow } from './precise-wake.js';
@@ -76,6 +77,13 @@ export class Scheduler implements RunnerHost {
   #armedFor = Number.POSITIVE_INFINITY;
   /** Sleeps the last moment before a due time, for sub-millisecond precision. */
   readonly #wake = new PreciseWake();
+  /**
+   * The time (epoch ms) the running timer pass fires its due entries as of,
+   * for #fire. A field rather than an argument: a time passed to a function
+   * that V8 does not inline is boxed, an allocation per run, and #fire is
+   * too large to be inlined into the pass.
+   */
+  #passNow = 0;
   /** Where timer turns run: their runs' contexts are entered in it (see contextFreeScope). */
   readonly #turnScope = contextFreeScope('DaebusSchedulerTurn');
   /** Async runs that have not settled yet, for the shutdown grace period. */
@@ -223,8 +231,7 @@ export class Scheduler implements RunnerHost {
         state.kind = 'interval';
         state.intervalMs = intervalMs;
         state.anchor = startAt ?? 0;
-        state.index = firstSlotAfter(state.anchor, intervalMs, now);
-        setPendingSlot(state, slotTime(state.anchor, intervalMs, state.index));
+        setPendingIndex(state, firstSlotAfter(state.anchor, intervalMs, now));
       } else {
         regridInterval(state, intervalMs, state.lastSlot, now);
       }
@@ -462,6 +469,7 @@ export class Scheduler implements RunnerHost {
   #runPass(turnStarted: number): void {
     const started = preciseNow();
     let now = started;
+    this.#passNow = now;
     let nextDueIn = Number.POSITIVE_INFINITY;
     this.#runner.beginPass();
     try {
@@ -476,6 +484,7 @@ export class Scheduler implements RunnerHost {
           const sleepLeft = MAX_SLEEP_MS - (performance.now() - turnStarted);
           if (next === undefined || !this.#wake.sleepUntil(next.due, sleepLeft)) break;
           now = preciseNow();
+          this.#passNow = now;
           top = this.#queue.popDue(now);
           if (top === undefined) break;
         }
@@ -483,7 +492,7 @@ export class Scheduler implements RunnerHost {
           top.state.pendingRetries--;
           if (top.state.active) void this.#runner.execute(top.state, top.slot, top.attempt);
         } else {
-          this.#fire(top, now);
+          this.#fire(top);
         }
       }
       const next = this.#queue.peek();
@@ -493,8 +502,9 @@ export class Scheduler implements RunnerHost {
     }
   }
 
-  /** The pending slot of `state` is due: advance its schedule, then run it under its policies. */
-  #fire(state: TaskState, now: number): void {
+  /** The pending slot of `state` is due (at #passNow): advance its schedule, then run it under its policies. */
+  #fire(state: TaskState): void {
+    const now = this.#passNow;
     const slot = state.slot;
     // Lateness counts from when this run was due: its slot plus its own jitter.
     const due = state.slotDue;
