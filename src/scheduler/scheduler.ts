@@ -81,9 +81,10 @@ export class Scheduler implements RunnerHost {
    * The time (epoch ms) the running timer pass fires its due entries as of,
    * for #fire. A field rather than an argument: a time passed to a function
    * that V8 does not inline is boxed, an allocation per run, and #fire is
-   * too large to be inlined into the pass.
+   * too large to be inlined into the pass. It holds a fraction from the
+   * start (NaN), so that its first time does not change how V8 stores it.
    */
-  #passNow = 0;
+  #passNow = Number.NaN;
   /** Where timer turns run: their runs' contexts are entered in it (see contextFreeScope). */
   readonly #turnScope = contextFreeScope('DaebusSchedulerTurn');
   /** Async runs that have not settled yet, for the shutdown grace period. */
