@@ -469,6 +469,8 @@ export class Scheduler implements RunnerHost {
   /** Runs what is due, and what comes due while the pass lasts (up to MAX_PASS_MS). */
   #runPass(turnStarted: number): void {
     const started = preciseNow();
+    // The same time as #passNow, kept in a local for popDue too: read from the field and passed
+    // on, it was boxed again (about 10 bytes more a run).
     let now = started;
     this.#passNow = now;
     let nextDueIn = Number.POSITIVE_INFINITY;

@@ -93,9 +93,7 @@ describe('preciseNow', () => {
   it('goes back to the start of the millisecond when the wall clock is set back by more than one, never ahead of it', () => {
     const clocks = controlledClocks();
     try {
-      clocks.wallAhead = 5;
-      preciseNow();
-      clocks.wallAhead = 0;
+      clocks.setBack(5);
       // At the start of the wall clock's millisecond (the true time is 0.2 ms into it), not its end.
       expect(preciseNow()).toBe(1_800_000_000_000);
       clocks.time += 0.5;
@@ -177,9 +175,7 @@ describe('PreciseWake', () => {
     try {
       // The wall clock is 1.5 ms ahead, then set back: the precise clock, less than a whole
       // millisecond ahead of it then, now waits for it at the end of its millisecond.
-      clocks.wallAhead = 1.5;
-      preciseNow();
-      clocks.wallAhead = 0;
+      clocks.setBack(1.5);
       const held = preciseNow();
       const wake = new PreciseWake();
       // Half a millisecond later the wall clock is still in the same millisecond: no progress.
@@ -201,8 +197,23 @@ describe('PreciseWake', () => {
  * wall clock (`Date.now()`) reads it `wallAhead` ms ahead. `restore` puts
  * the real clocks back.
  */
-function controlledClocks(): { time: number; wallAhead: number; restore: () => void } {
-  const clocks = { time: 1_800_000_000_000.2, wallAhead: 0, restore: () => undefined };
+function controlledClocks(): {
+  time: number;
+  wallAhead: number;
+  setBack: (ms: number) => void;
+  restore: () => void;
+} {
+  const clocks = {
+    time: 1_800_000_000_000.2,
+    wallAhead: 0,
+    /** The wall clock runs `ms` ahead for one reading of preciseNow, then is set back to the true time. */
+    setBack: (ms: number) => {
+      clocks.wallAhead = ms;
+      preciseNow();
+      clocks.wallAhead = 0;
+    },
+    restore: () => undefined,
+  };
   const spies = [
     vi.spyOn(Date, 'now').mockImplementation(() => Math.floor(clocks.time + clocks.wallAhead)),
     vi.spyOn(performance, 'now').mockImplementation(() => clocks.time - performance.timeOrigin),
