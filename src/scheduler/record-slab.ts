@@ -26,8 +26,8 @@ export interface RegionHolder {
 const SLAB_SIZE = 65_536;
 
 interface Pool {
-  /** The slab regions are cut from, how many regions it has, and how many are handed out. */
-  slab: Float64Array | null;
+  /** The slab regions are cut from (an empty one before the first), how many regions it has, and how many are handed out. */
+  slab: Float64Array;
   regions: number;
   used: number;
   /** Regions given back, ready for reuse: their slabs and bases, side by side. */
@@ -54,7 +54,10 @@ export interface CutRegion {
   stride: number;
 }
 
-const lastCut: CutRegion = { slab: new Float64Array(0), base: 0, stride: 0 };
+/** The slab of a pool before its first, and of the first cut. */
+const EMPTY = new Float64Array(0);
+
+const lastCut: CutRegion = { slab: EMPTY, base: 0, stride: 0 };
 
 /**
  * Cuts a region of `records` records of `fields` numbers from the shared
@@ -63,36 +66,43 @@ const lastCut: CutRegion = { slab: new Float64Array(0), base: 0, stride: 0 };
  * at most a quarter of a slab (see {@link fitsSlab}).
  */
 export function cutRegion(records: number, fields: number): Readonly<CutRegion> {
-  const length = records * fields;
-  const key = shapeKey(records, fields);
-  let pool = pools.get(key);
-  if (pool === undefined) {
-    pool = {
-      slab: null,
-      regions: Math.floor(SLAB_SIZE / length),
-      used: 0,
-      freeSlabs: [],
-      freeBases: [],
-    };
-    pools.set(key, pool);
-  }
-  lastCut.stride = pool.regions * fields;
-  const reused = pool.freeSlabs.pop();
-  if (reused !== undefined) {
-    lastCut.slab = reused;
-    lastCut.base = pool.freeBases.pop()!;
-    return lastCut;
-  }
-  if (pool.slab === null || pool.used === pool.regions) {
-    // Not zeroed: the pages are touched (and zeroed by the system) as the regions are written.
-    const bytes = pool.regions * length * Float64Array.BYTES_PER_ELEMENT;
-    pool.slab = new Float64Array(Buffer.allocUnsafeSlow(bytes).buffer, 0, pool.regions * length);
-    pool.used = 0;
-  }
+  // Only the usual case is here: the next region of the pool's slab. The rest (the shape's first
+  // region, a region given back, a new slab) is in functions of its own, called once in hundreds
+  // of cuts: V8 then neither inlines them here nor compiles them, and cutting, which runs for
+  // every task registered and on every task's first run, stays small to compile.
+  const pool = pools.get(shapeKey(records, fields)) ?? newPool(records, fields);
+  if (pool.freeSlabs.length > 0) return reuseRegion(pool, fields);
+  if (pool.used === pool.regions) newSlab(pool, records * fields);
   lastCut.slab = pool.slab;
   lastCut.base = pool.used * fields;
+  lastCut.stride = pool.regions * fields;
   pool.used++;
   return lastCut;
+}
+
+/** The pool of regions of `records` × `fields` numbers, made on its first cut. */
+function newPool(records: number, fields: number): Pool {
+  const regions = Math.floor(SLAB_SIZE / (records * fields));
+  // No slab yet: all of its (no) regions are used, so the first cut makes one.
+  const pool: Pool = { slab: EMPTY, regions, used: regions, freeSlabs: [], freeBases: [] };
+  pools.set(shapeKey(records, fields), pool);
+  return pool;
+}
+
+/** Cuts the region given back last. */
+function reuseRegion(pool: Pool, fields: number): Readonly<CutRegion> {
+  lastCut.slab = pool.freeSlabs.pop()!;
+  lastCut.base = pool.freeBases.pop()!;
+  lastCut.stride = pool.regions * fields;
+  return lastCut;
+}
+
+/** Gives the pool a new slab of `length`-number regions, none of them cut. */
+function newSlab(pool: Pool, length: number): void {
+  // Not zeroed: the pages are touched (and zeroed by the system) as the regions are written.
+  const bytes = pool.regions * length * Float64Array.BYTES_PER_ELEMENT;
+  pool.slab = new Float64Array(Buffer.allocUnsafeSlow(bytes).buffer, 0, pool.regions * length);
+  pool.used = 0;
 }
 
 /** Gives a region that {@link cutRegion} cut back to its pool, for the next cut of that shape. */
