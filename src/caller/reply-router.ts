@@ -24,8 +24,9 @@ const SHUTDOWN_REPLY_GRACE_MS = 250;
 
 /** One request waiting for its final response; it waits in the router's deadline queue too. */
 export class PendingRequest implements QueueEntry {
-  // Deadline-queue bookkeeping (see QueueEntry): `due` is the request's deadline.
+  /** The request's deadline (epoch ms): when it fails with TIMEOUT, unless a reply comes. */
   due = Number.NaN;
+  // Deadline-queue bookkeeping (see QueueEntry).
   seq = 0;
   heapIndex = -1;
   /** Subscribers the request reached, once its publish is acknowledged (-1 until then). */
@@ -114,6 +115,7 @@ export class ReplyRouter {
   add(pending: PendingRequest): void {
     this.#pending.set(pending.requestId, pending);
     const deadline = Date.now() + pending.timeoutMs;
+    pending.due = deadline;
     this.#deadlines.schedule(pending, deadline);
     if (this.#timer === null || deadline < this.#timerAt) this.#arm(deadline);
   }
@@ -186,8 +188,8 @@ export class ReplyRouter {
           ),
       );
     }
-    const next = this.#deadlines.peek();
-    if (next !== undefined) this.#arm(next.due);
+    const next = this.#deadlines.firstDue();
+    if (next !== Number.POSITIVE_INFINITY) this.#arm(next);
   };
 
   /**
@@ -200,6 +202,7 @@ export class ReplyRouter {
     if (pending === undefined || pending.heldError !== null) return;
     pending.heldError = remoteError(pending.label, payload);
     const at = Math.min(pending.due, Date.now() + SHUTDOWN_REPLY_GRACE_MS);
+    pending.due = at;
     this.#deadlines.schedule(pending, at);
     if (this.#timer === null || at < this.#timerAt) this.#arm(at);
   }

@@ -123,7 +123,7 @@ export class BackgroundTask {
 
   /** When the task runs next, or null when paused, done or not started. */
   get nextRunAt(): Date | null {
-    return this.#state.heapIndex >= 0 ? new Date(this.#state.due) : null;
+    return this.#state.heapIndex >= 0 ? new Date(this.#state.slotDue) : null;
   }
 
   /** Counters since start and the latest run. */

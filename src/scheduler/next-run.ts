@@ -1,16 +1,29 @@
 import { MAX_COUNTED_SLOTS, nextCronTime } from './cron-schedule.js';
 import { firstSlotAfter, nextIndexAfterFire, regrid, slotTime } from './grid.js';
+import { ANCHOR, INDEX, INTERVAL, LAST_SLOT, SLOT, SLOT_DUE } from './schedule-times.js';
 import type { TaskState } from './task-state.js';
 
 /**
  * Where a task's schedule goes next: pure functions of the task's schedule
  * and the time given, so that every rule is testable without timers. Each
  * sets the task's pending slot (and its grid position) or marks it done.
+ *
+ * The functions that run for every task registered and every run
+ * (placeFirstSlot, advancePastFire, setPendingIndex, setPendingSlot) read
+ * and write the task's row of times directly rather than through its
+ * accessors: until V8 has compiled them, which is after the first rounds of
+ * thousands of runs, each accessor is a call of its own.
  */
 
-/** Places the task's first slot, as of `now` (start of the service, or when the task is added). */
+/**
+ * Places the task's first slot, as of `now` (start of the service, or when
+ * the task is added); `now` is also its last slot until it first runs.
+ */
 export function placeFirstSlot(state: TaskState, now: number): void {
   const { immediate, startAt, exclusive } = state.options;
+  const row = state.times;
+  const at = state.timesBase;
+  row[at + LAST_SLOT] = now;
   if (state.kind === 'once') {
     state.anchor = now;
     state.index = 1;
@@ -26,25 +39,29 @@ export function placeFirstSlot(state: TaskState, now: number): void {
     return;
   }
   // Interval grids: anchored at start, or at startAt, or (exclusive) at the epoch so replicas agree.
-  const interval = state.intervalMs;
-  if (startAt === null && !exclusive) {
-    state.anchor = now;
-    state.index = immediate ? 0 : 1;
-  } else {
-    state.anchor = startAt ?? 0;
-    if (state.anchor > now) state.index = 0;
-    else if (immediate) state.index = Math.floor((now - state.anchor) / interval);
-    else state.index = firstSlotAfter(state.anchor, interval, now);
+  const interval = row[at + INTERVAL]!;
+  let anchor = now;
+  let index = immediate ? 0 : 1;
+  if (startAt !== null || exclusive) {
+    anchor = startAt ?? 0;
+    if (anchor > now) index = 0;
+    else if (immediate) index = Math.floor((now - anchor) / interval);
+    else index = firstSlotAfter(anchor, interval, now);
   }
-  setPendingSlot(state, slotTime(state.anchor, interval, state.index));
+  row[at + ANCHOR] = anchor;
+  row[at + INDEX] = index;
+  setPendingSlot(state, slotTime(anchor, interval, index));
 }
 
 /**
  * Moves the task past the slot that just fired, as of `now` (possibly late):
- * the next slot is the first one strictly after `now`. Returns how many slots
- * in between were missed.
+ * the slot becomes its last one, and the next slot is the first one strictly
+ * after `now`. Returns how many slots in between were missed.
  */
 export function advancePastFire(state: TaskState, now: number): number {
+  const row = state.times;
+  const at = state.timesBase;
+  row[at + LAST_SLOT] = row[at + SLOT]!;
   if (state.kind === 'once') {
     state.done = true;
     return 0;
@@ -64,9 +81,9 @@ export function advancePastFire(state: TaskState, now: number): number {
     setCronSlot(state, next);
     return missed;
   }
-  const fired = state.index;
-  const anchor = state.anchor;
-  const interval = state.intervalMs;
+  const fired = row[at + INDEX]!;
+  const anchor = row[at + ANCHOR]!;
+  const interval = row[at + INTERVAL]!;
   // On time (the usual case), the next slot is the one after. Checked here rather than left to
   // nextIndexAfterFire: times passed to a function that V8 does not inline are boxed, an
   // allocation per run, and this runs for every fire.
@@ -119,8 +136,10 @@ export function regridInterval(
  * the path that registers thousands of tasks, in code not compiled yet.)
  */
 export function setPendingIndex(state: TaskState, index: number): void {
-  state.index = index;
-  setPendingSlot(state, slotTime(state.anchor, state.intervalMs, index));
+  const row = state.times;
+  const at = state.timesBase;
+  row[at + INDEX] = index;
+  setPendingSlot(state, slotTime(row[at + ANCHOR]!, row[at + INTERVAL]!, index));
 }
 
 function setCronSlot(state: TaskState, next: number | null): void {
@@ -135,9 +154,11 @@ export function setPendingSlot(state: TaskState, slot: number): void {
     state.done = true;
     return;
   }
-  state.slot = slot;
+  const row = state.times;
+  const at = state.timesBase;
+  row[at + SLOT] = slot;
   // Jitter delays a run, but never past endAt: no run happens after it.
-  state.slotDue =
+  row[at + SLOT_DUE] =
     jitterMs > 0
       ? Math.min(slot + Math.random() * jitterMs, endAt ?? Number.POSITIVE_INFINITY)
       : slot;

@@ -208,7 +208,7 @@ export function noteFinishedRun(
   if (log !== null) log.lastError = error;
   const size = holder.options.historySize;
   if (size === 0) return;
-  const ringIndex = (runs - 1) % size;
+  const ringIndex = ringIndexOf(runs - 1, size);
   const record = at + (HEADER_RECORDS + ringIndex) * stride;
   data[record + RUN_ID] = run[runAt + FINISHED_RUN.runId]!;
   data[record + SCHEDULED_AT] = run[runAt + FINISHED_RUN.slot]!;
@@ -217,6 +217,15 @@ export function noteFinishedRun(
   data[record + ATTEMPT] = run[runAt + FINISHED_RUN.attempt]!;
   data[record + RESULT] = result === 'success' ? 0 : result === 'error' ? 1 : 2;
   if (log !== null) log.errors[ringIndex] = error;
+}
+
+/**
+ * Where run `n` (from 0) goes in a ring of `size` records: `n mod size`, as
+ * an integer remainder while `n` fits in 32 bits (a remainder of doubles is
+ * a call into the C library, once per run), of doubles beyond.
+ */
+function ringIndexOf(n: number, size: number): number {
+  return n <= 0xffff_ffff ? (n >>> 0) % size : n % size;
 }
 
 /** Adds `by` to one of the task's counters and returns the new count. */

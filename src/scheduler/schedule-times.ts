@@ -19,23 +19,21 @@ import { cutRegion, returnRegion } from './record-slab.js';
  */
 
 // A row's numbers, epoch milliseconds unless said otherwise (NaN when unset).
-/** When the task is due in the timer queue. */
-export const DUE = 0;
 /** Interval tasks: the interval (ms). One-time tasks: the delay (ms). */
-export const INTERVAL = 1;
+export const INTERVAL = 0;
 /** Interval tasks: where the grid starts. */
-export const ANCHOR = 2;
+export const ANCHOR = 1;
 /** Interval tasks: the position of the pending slot on the grid (run k is due at anchor + k × interval). */
-export const INDEX = 3;
+export const INDEX = 2;
 /** The nominal time of the pending slot. */
-export const SLOT = 4;
-/** When the pending slot is due: the slot plus its jitter. */
-export const SLOT_DUE = 5;
+export const SLOT = 3;
+/** When the pending slot is due (the slot plus its jitter): a queued task waits in the timer queue for this time. */
+export const SLOT_DUE = 4;
 /** The slot that fired last, or when the task was started before any run. */
-export const LAST_SLOT = 6;
+export const LAST_SLOT = 5;
 
 /** Numbers per row. */
-export const TIME_FIELDS = 7;
+export const TIME_FIELDS = 6;
 
 /** What holds a row: its numbers are `times[timesBase]` to `times[timesBase + TIME_FIELDS - 1]`. */
 export interface TimesHolder {

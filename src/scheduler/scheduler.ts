@@ -18,7 +18,7 @@ import {
 } from './next-run.js';
 import { MAX_SLEEP_MS, PreciseWake, preciseNow } from './precise-wake.js';
 import { detachRuns } from './run-records.js';
-import { detachTimes } from './schedule-times.js';
+import { detachTimes, SLOT, SLOT_DUE } from './schedule-times.js';
 import type { TaskEventSink } from './task-events.js';
 import {
   checkJitter,
@@ -38,7 +38,6 @@ const MAX_PASS_MS = 10;
 
 /** A retry of a failed run, waiting in the timer queue beside the tasks. */
 class RetryEntry implements QueueEntry {
-  due = Number.NaN;
   seq = 0;
   heapIndex = -1;
 
@@ -127,12 +126,9 @@ export class Scheduler implements RunnerHost {
     const resolved = resolveTaskOptions(name, options);
     const body = this.#body(name, fn, resolved);
     this.#checkUnique(name);
-    if (resolvedSchedule.kind === 'interval') {
-      checkJitter(name, resolved.jitterMs, resolvedSchedule.intervalMs);
-      return this.#add(
-        new TaskState(name, 'interval', resolvedSchedule.intervalMs, body, resolved),
-        calledAt,
-      );
+    if (typeof resolvedSchedule === 'number') {
+      if (resolved.jitterMs > 0) checkJitter(name, resolved.jitterMs, resolvedSchedule);
+      return this.#add(new TaskState(name, 'interval', resolvedSchedule, body, resolved), calledAt);
     }
     const state = new TaskState(name, 'cron', 0, body, resolved);
     setCron(state, resolvedSchedule.expression, resolvedSchedule.timezone, resolvedSchedule.cron);
@@ -322,7 +318,7 @@ export class Scheduler implements RunnerHost {
   scheduleRetry(state: TaskState, slot: number, attempt: number, at: number): void {
     if (!state.active) return;
     // A retry that would come after the next scheduled run is not made.
-    if (state.heapIndex >= 0 && at >= state.due) return;
+    if (state.heapIndex >= 0 && at >= state.slotDue) return;
     const retry = new RetryEntry(state, slot, attempt);
     const now = Date.now();
     state.pendingRetries++;
@@ -385,7 +381,6 @@ export class Scheduler implements RunnerHost {
 
   #activate(state: TaskState, now: number): void {
     state.active = true;
-    state.lastSlot = now;
     state.done = false;
     state.scheduledStarts = 0;
     placeFirstSlot(state, now);
@@ -407,27 +402,28 @@ export class Scheduler implements RunnerHost {
   }
 
   #enqueue(state: TaskState): void {
-    this.#queue.schedule(state, state.slotDue);
+    const due = state.slotDue;
+    this.#queue.schedule(state, due);
     // The wake-up armed for an entry due no later comes in time for this one too (thousands of
     // tasks registered together need one timer, not a look at it each).
-    if (state.slotDue >= this.#armedFor) return;
+    if (due >= this.#armedFor) return;
     // A fresh reading: the moment a task was placed as of may be a little behind.
     this.#arm(Date.now());
   }
 
   /** Makes sure the scheduler wakes by the time the first entry is due (see planWake). */
   #arm(now: number): void {
-    const top = this.#queue.peek();
-    if (top === undefined || this.#app === null) {
+    const due = this.#queue.firstDue();
+    if (due === Number.POSITIVE_INFINITY || this.#app === null) {
       this.#disarm();
       return;
     }
-    const wait = planWake(top.due - now, this.#wake);
+    const wait = planWake(due - now, this.#wake);
     const at = wait === NEXT_TURN ? now : now + wait;
     if (this.#timerAt <= at) return;
     this.#disarm();
     this.#timerAt = at;
-    this.#armedFor = top.due;
+    this.#armedFor = due;
     if (wait === NEXT_TURN) this.#nextTurn = setImmediate(this.#onTimer);
     else this.#timer = setTimeout(this.#onTimer, wait);
   }
@@ -456,12 +452,13 @@ export class Scheduler implements RunnerHost {
     this.#disarm();
     // The thread sleeps at most MAX_SLEEP_MS in one turn of the event loop, so I/O waits no longer.
     const turnStarted = performance.now();
-    const first = this.#queue.peek();
+    const first = this.#queue.firstDue();
     // The pass runs unless the first entry is not due yet and too far off (or out of sleep budget)
     // to sleep the rest; either way the timer is set again below. A single way out of this
     // function: its optimized code has seen every call in it, and is not thrown away the first
     // time a wake-up comes early.
-    if (first === undefined || this.#wake.sleepUntil(first.due)) this.#runPass(turnStarted);
+    if (first === Number.POSITIVE_INFINITY || this.#wake.sleepUntil(first))
+      this.#runPass(turnStarted);
     // Measured after the runs: a synchronous run must not make the next wait too short.
     this.#arm(Date.now());
   }
@@ -483,9 +480,9 @@ export class Scheduler implements RunnerHost {
           // go in this pass, not a timer turn (a millisecond or more) later; but a pass never
           // keeps I/O waiting for long.
           if (preciseNow() - started >= MAX_PASS_MS) break;
-          const next = this.#queue.peek();
+          const next = this.#queue.firstDue();
           const sleepLeft = MAX_SLEEP_MS - (performance.now() - turnStarted);
-          if (next === undefined || !this.#wake.sleepUntil(next.due, sleepLeft)) break;
+          if (next === Number.POSITIVE_INFINITY || !this.#wake.sleepUntil(next, sleepLeft)) break;
           now = preciseNow();
           this.#passNow = now;
           top = this.#queue.popDue(now);
@@ -498,23 +495,29 @@ export class Scheduler implements RunnerHost {
           this.#fire(top);
         }
       }
-      const next = this.#queue.peek();
-      if (next !== undefined) nextDueIn = next.due - preciseNow();
+      const next = this.#queue.firstDue();
+      if (next !== Number.POSITIVE_INFINITY) nextDueIn = next - preciseNow();
     } finally {
       this.#runner.endPass(nextDueIn);
     }
   }
 
-  /** The pending slot of `state` is due (at #passNow): advance its schedule, then run it under its policies. */
+  /**
+   * The pending slot of `state` is due (at #passNow): advance its schedule,
+   * then run it under its policies. Its times are read from its row, not
+   * through its accessors, which are calls of their own until V8 has
+   * compiled this (see `next-run.ts`).
+   */
   #fire(state: TaskState): void {
     const now = this.#passNow;
-    const slot = state.slot;
+    const row = state.times;
+    const at = state.timesBase;
+    const slot = row[at + SLOT]!;
     // Lateness counts from when this run was due: its slot plus its own jitter.
-    const due = state.slotDue;
-    state.lastSlot = slot;
+    const due = row[at + SLOT_DUE]!;
     const missed = advancePastFire(state, now);
     if (missed > 0) this.#runner.missed(state, missed);
-    if (!state.done) this.#queue.schedule(state, state.slotDue);
+    if (!state.done) this.#queue.schedule(state, row[at + SLOT_DUE]!);
     const { misfire, misfireGraceMs, maxRuns } = state.options;
     let outcome: RunOutcome | Promise<RunOutcome>;
     if (misfire === 'skip' && now - due > misfireGraceMs) {

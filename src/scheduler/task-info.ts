@@ -76,6 +76,6 @@ export function taskInfo(state: TaskState): TaskInfo {
       stats.runs === 0 ? null : Math.round((stats.totalDurationMs / stats.runs) * 100) / 100,
     max_duration_ms: stats.runs === 0 ? null : stats.maxDurationMs,
     last_error: stats.lastError,
-    next_run_at: state.heapIndex >= 0 ? iso(state.due) : null,
+    next_run_at: state.heapIndex >= 0 ? iso(state.slotDue) : null,
   };
 }

@@ -219,15 +219,20 @@ export function checkTaskFunction(name: string, fn: unknown): void {
   }
 }
 
-/** A schedule, checked: an interval in milliseconds, or a cron expression and time zone. */
-export type ResolvedSchedule =
-  | { kind: 'interval'; intervalMs: number }
-  | { kind: 'cron'; expression: string; timezone: string | null; cron: Cron };
+/** A cron schedule, checked: the expression, its time zone and croner's calculator. */
+export interface ResolvedCron {
+  expression: string;
+  timezone: string | null;
+  cron: Cron;
+}
 
-/** Checks a {@link ScheduleSpec}. */
-export function resolveSchedule(name: string, spec: unknown): ResolvedSchedule {
-  if (spec === null || typeof spec !== 'object')
-    return { kind: 'interval', intervalMs: intervalToMs(spec) };
+/**
+ * Checks a {@link ScheduleSpec}: an interval comes back as its number of
+ * milliseconds (no object made for the usual schedule, which thousands of
+ * tasks may be registered with), a cron schedule as a {@link ResolvedCron}.
+ */
+export function resolveSchedule(name: string, spec: unknown): number | ResolvedCron {
+  if (spec === null || typeof spec !== 'object') return intervalToMs(spec);
   const { every, cron, timezone } = spec as { every?: unknown; cron?: unknown; timezone?: unknown };
   if (every !== undefined && cron !== undefined) {
     throw new DaebusError(
@@ -235,7 +240,7 @@ export function resolveSchedule(name: string, spec: unknown): ResolvedSchedule {
       `task "${name}" has both "every" and "cron"; give one of them`,
     );
   }
-  if (every !== undefined) return { kind: 'interval', intervalMs: intervalToMs(every) };
+  if (every !== undefined) return intervalToMs(every);
   if (cron === undefined) {
     throw new DaebusError(
       'INVALID_CONFIG',
@@ -249,7 +254,6 @@ export function resolveSchedule(name: string, spec: unknown): ResolvedSchedule {
     );
   }
   return {
-    kind: 'cron',
     expression: cron as string,
     timezone: timezone ?? null,
     cron: createCron(name, cron, timezone ?? null),

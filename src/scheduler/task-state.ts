@@ -5,7 +5,6 @@ import type { BackgroundTask } from './background-task.js';
 import type { FailureLog, RunRecordsHolder } from './run-records.js';
 import {
   ANCHOR,
-  DUE,
   INDEX,
   INTERVAL,
   LAST_SLOT,
@@ -77,7 +76,7 @@ export interface CronSchedule {
  * through {@link BackgroundTask}.
  */
 export class TaskState implements QueueEntry, RunRecordsHolder, TimesHolder {
-  // Timer-queue bookkeeping (see QueueEntry, and `due` below); owned by the queue.
+  // Timer-queue bookkeeping (see QueueEntry); owned by the queue. A queued task waits for `slotDue`.
   seq = 0;
   heapIndex = -1;
 
@@ -126,16 +125,10 @@ export class TaskState implements QueueEntry, RunRecordsHolder, TimesHolder {
   ) {
     takeTimes(this);
     this.kind = kind;
-    this.intervalMs = intervalMs;
-    this.index = 0;
-  }
-
-  /** Epoch ms at which the task is due in the timer queue (see QueueEntry). */
-  get due(): number {
-    return this.times[this.timesBase + DUE]!;
-  }
-  set due(value: number) {
-    this.times[this.timesBase + DUE] = value;
+    // The row itself, not the accessors: thousands of tasks may be registered in a row, each
+    // accessor a call in code V8 has not compiled yet.
+    this.times[this.timesBase + INTERVAL] = intervalMs;
+    this.times[this.timesBase + INDEX] = 0;
   }
 
   /** Interval tasks: run k is due at `anchor + k × intervalMs`. One-time tasks: the delay. */

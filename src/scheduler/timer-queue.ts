@@ -1,7 +1,9 @@
-/** Something that waits in a {@link TimerQueue}: its due time and its queue bookkeeping. */
+/**
+ * Something that waits in a {@link TimerQueue}: its queue bookkeeping. The
+ * queue keeps the due time itself (see {@link TimerQueue.firstDue}); an
+ * entry that needs its own keeps it in a field of its own.
+ */
 export interface QueueEntry {
-  /** Epoch milliseconds at which the entry is due. */
-  due: number;
   /** Stamped on each `schedule`, in increasing order. */
   seq: number;
   /** 0 while the entry is queued, -1 while it is not (the name is from when entries sat in the heap). Owned by the queue. */
@@ -67,10 +69,14 @@ export class TimerQueue<T extends QueueEntry> {
     return bucket?.items[bucket.head] ?? undefined;
   }
 
+  /** When the entry due first is due (epoch ms); infinite when the queue is empty. */
+  firstDue(): number {
+    return this.#front()?.due ?? Number.POSITIVE_INFINITY;
+  }
+
   /** Queues an entry at `due`, or moves it there when it is already queued. */
   schedule(entry: T, due: number): void {
     if (entry.heapIndex >= 0) this.#size--;
-    entry.due = due;
     entry.seq = this.#nextSeq++;
     entry.heapIndex = 0;
     this.#size++;

@@ -4,10 +4,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  DUE,
   detachTimes,
   LAST_SLOT,
   SLOT,
+  SLOT_DUE,
   TIME_FIELDS,
   type TimesHolder,
   takeTimes,
@@ -39,25 +39,25 @@ describe('schedule times storage', () => {
 
   it('keeps a detached holder’s times in an array of its own and hands its row to the next holder, cleared', () => {
     const gone = newHolder();
-    gone.times[gone.timesBase + DUE] = 5;
+    gone.times[gone.timesBase + SLOT_DUE] = 5;
     gone.times[gone.timesBase + LAST_SLOT] = 7;
     const { times: slab, timesBase: row } = gone;
 
     detachTimes(gone);
     expect(gone.times).not.toBe(slab);
     expect(gone.times.length).toBe(TIME_FIELDS);
-    expect(gone.times[DUE]).toBe(5);
+    expect(gone.times[SLOT_DUE]).toBe(5);
     expect(gone.times[LAST_SLOT]).toBe(7);
     detachTimes(gone); // twice is fine
-    expect(gone.times[DUE]).toBe(5);
+    expect(gone.times[SLOT_DUE]).toBe(5);
 
     const next = newHolder();
     expect(next.times).toBe(slab);
     expect(next.timesBase).toBe(row);
     expect(rowOf(next).every(Number.isNaN)).toBe(true);
     // The detached holder is not disturbed by the row's new holder.
-    next.times[next.timesBase + DUE] = 99;
-    expect(gone.times[DUE]).toBe(5);
+    next.times[next.timesBase + SLOT_DUE] = 99;
+    expect(gone.times[SLOT_DUE]).toBe(5);
   });
 
   it('backs a task state’s times: each state reads and writes its own', () => {

@@ -3,10 +3,17 @@ import { type QueueEntry, TimerQueue } from '../../../src/scheduler/timer-queue.
 import { seededRandom } from './helpers.js';
 
 class Entry implements QueueEntry {
+  /** The test's own record of when the entry was queued for (the queue keeps its own). */
   due = 0;
   seq = 0;
   heapIndex = -1;
   constructor(readonly id: string) {}
+}
+
+/** Queues `entry` at `due`, noting the time on the entry for the test. */
+function put(queue: TimerQueue<Entry>, entry: Entry, due: number): void {
+  entry.due = due;
+  queue.schedule(entry, due);
 }
 
 function drain(queue: TimerQueue<Entry>): string[] {
@@ -21,6 +28,22 @@ describe('TimerQueue', () => {
     expect(queue.size).toBe(0);
     expect(queue.peek()).toBeUndefined();
     expect(queue.pop()).toBeUndefined();
+    expect(queue.firstDue()).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it('tells when the first entry is due, skipping removed ones', () => {
+    const queue = new TimerQueue<Entry>();
+    const a = new Entry('a');
+    const b = new Entry('b');
+    queue.schedule(a, 30);
+    queue.schedule(b, 20);
+    expect(queue.firstDue()).toBe(20);
+    queue.remove(b);
+    expect(queue.firstDue()).toBe(30);
+    queue.schedule(a, 5.5);
+    expect(queue.firstDue()).toBe(5.5);
+    queue.pop();
+    expect(queue.firstDue()).toBe(Number.POSITIVE_INFINITY);
   });
 
   it('pops entries in due order and marks them as out of the queue', () => {
@@ -59,8 +82,8 @@ describe('TimerQueue', () => {
     queue.schedule(c, 25);
     queue.schedule(a, 40);
     expect(queue.size).toBe(3);
+    expect(queue.firstDue()).toBe(20);
     expect(drain(queue)).toEqual(['b', 'c', 'a']);
-    expect([a.due, b.due, c.due]).toEqual([40, 20, 25]);
   });
 
   it('re-timing an entry to the same moment puts it behind others due then', () => {
@@ -76,7 +99,7 @@ describe('TimerQueue', () => {
     const queue = new TimerQueue<Entry>();
     const entries = Array.from({ length: 8 }, (_, i) => new Entry(`e${i}`));
     entries.forEach((entry, i) => {
-      queue.schedule(entry, (i * 37) % 8);
+      put(queue, entry, (i * 37) % 8);
     });
     const byDue = [...entries].sort((x, y) => x.due - y.due);
     const top = byDue[0]!;
@@ -103,8 +126,8 @@ describe('TimerQueue', () => {
     queue.remove(a);
     queue.schedule(a, 3);
     expect(queue.size).toBe(1);
+    expect(queue.firstDue()).toBe(3);
     expect(queue.pop()).toBe(a);
-    expect(a.due).toBe(3);
   });
 
   it('clear() empties the queue and marks every entry as out of it', () => {
@@ -126,7 +149,7 @@ describe('TimerQueue', () => {
     const queue = new TimerQueue<Entry>();
     const entries = Array.from({ length: 300 }, (_, i) => new Entry(`e${i}`));
     // Registered over three moments, like tasks added in a loop that crosses milliseconds.
-    for (const [i, entry] of entries.entries()) queue.schedule(entry, Math.floor(i / 100));
+    for (const [i, entry] of entries.entries()) put(queue, entry, Math.floor(i / 100));
     const expected = entries.map((e) => e.id);
     for (let cycle = 0; cycle < 50; cycle++) {
       const fired: string[] = [];
@@ -134,7 +157,7 @@ describe('TimerQueue', () => {
         const entry = queue.pop()!;
         fired.push(entry.id);
         // Each fire queues its entry again a "second" later, while its bucket is being emptied.
-        queue.schedule(entry, entry.due + 1000);
+        put(queue, entry, entry.due + 1000);
       }
       expect(fired).toEqual(expected);
       expect(queue.size).toBe(entries.length);
