@@ -26,7 +26,10 @@ export interface RegionHolder {
 const SLAB_SIZE = 65_536;
 
 interface Pool {
-  /** The slab regions are cut from (an empty one before the first), how many regions it has, and how many are handed out. */
+  /**
+   * The slab regions are cut from (empty before the first), how many
+   * regions it has, and how many are handed out.
+   */
   slab: Float64Array;
   regions: number;
   used: number;
@@ -54,7 +57,7 @@ export interface CutRegion {
   stride: number;
 }
 
-/** The slab of a pool before its first, and of the first cut. */
+/** The slab of a pool that has none yet (and of {@link lastCut} before any cut). */
 const EMPTY = new Float64Array(0);
 
 const lastCut: CutRegion = { slab: EMPTY, base: 0, stride: 0 };

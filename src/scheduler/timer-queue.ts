@@ -63,12 +63,6 @@ export class TimerQueue<T extends QueueEntry> {
     return this.#size;
   }
 
-  /** The entry due first, without removing it. */
-  peek(): T | undefined {
-    const bucket = this.#front();
-    return bucket?.items[bucket.head] ?? undefined;
-  }
-
   /** When the entry due first is due (epoch ms); infinite when the queue is empty. */
   firstDue(): number {
     return this.#front()?.due ?? Number.POSITIVE_INFINITY;
