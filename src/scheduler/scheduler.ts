@@ -483,6 +483,7 @@ export class Scheduler implements RunnerHost {
           const next = this.#queue.firstDue();
           const sleepLeft = MAX_SLEEP_MS - (performance.now() - turnStarted);
           if (next === Number.POSITIVE_INFINITY || !this.#wake.sleepUntil(next, sleepLeft)) break;
+          this.#runner.clockMoved();
           now = preciseNow();
           this.#passNow = now;
           top = this.#queue.popDue(now);

@@ -137,3 +137,44 @@ describe('recording runs that ended in a timer pass', () => {
     ]);
   });
 });
+
+describe('the start time of a run in a timer pass', () => {
+  const startedAt = (state: TaskState) => listRuns(state).map((run) => Date.parse(run.started_at));
+
+  it('is when the run before it ended: runs follow each other with nothing in between', () => {
+    const { runner } = newRunner();
+    const slow = newTask('slow', () => {
+      vi.setSystemTime(Date.now() + 7);
+    });
+    const next = newTask('next');
+    pass(runner, Number.POSITIVE_INFINITY, [slow, T0], [next, T0]);
+    expect(startedAt(slow)).toEqual([T0]);
+    expect(listRuns(slow)[0]!.duration_ms).toBe(7);
+    expect(startedAt(next)).toEqual([T0 + 7]);
+  });
+
+  it('is read from the clock again after the pass slept, after a warning, and in each new pass', () => {
+    const { runner } = newRunner();
+    const a = newTask('a');
+    const b = newTask('b');
+    const c = newTask('c');
+    runner.beginPass();
+    runner.execute(a, T0, 0);
+    // The scheduler slept until the next run was due.
+    vi.setSystemTime(T0 + 2);
+    runner.clockMoved();
+    runner.execute(b, T0 + 2, 0);
+    // A missed run is warned about (which takes its time) before the next run.
+    runner.missed(c, 1);
+    vi.setSystemTime(T0 + 3);
+    runner.execute(c, T0 + 3, 0);
+    runner.endPass(Number.POSITIVE_INFINITY);
+    vi.setSystemTime(T0 + 1000);
+    pass(runner, Number.POSITIVE_INFINITY, [a, T0 + 1000]);
+    expect([startedAt(a), startedAt(b), startedAt(c)]).toEqual([
+      [T0, T0 + 1000],
+      [T0 + 2],
+      [T0 + 3],
+    ]);
+  });
+});
