@@ -114,10 +114,14 @@ export class ReplyRouter {
   /** Registers a request; it fails with TIMEOUT unless its final reply comes within its timeout. */
   add(pending: PendingRequest): void {
     this.#pending.set(pending.requestId, pending);
-    const deadline = Date.now() + pending.timeoutMs;
-    pending.due = deadline;
-    this.#deadlines.schedule(pending, deadline);
-    if (this.#timer === null || deadline < this.#timerAt) this.#arm(deadline);
+    this.#setDeadline(pending, Date.now() + pending.timeoutMs);
+  }
+
+  /** Makes `at` (epoch ms) the request's deadline, in the queue and on the timer. */
+  #setDeadline(pending: PendingRequest, at: number): void {
+    pending.due = at;
+    this.#deadlines.schedule(pending, at);
+    if (this.#timer === null || at < this.#timerAt) this.#arm(at);
   }
 
   /** Ends one request with an error (timeout, abort, failed publish). */
@@ -201,10 +205,7 @@ export class ReplyRouter {
     const pending = this.#pending.get(requestId);
     if (pending === undefined || pending.heldError !== null) return;
     pending.heldError = remoteError(pending.label, payload);
-    const at = Math.min(pending.due, Date.now() + SHUTDOWN_REPLY_GRACE_MS);
-    pending.due = at;
-    this.#deadlines.schedule(pending, at);
-    if (this.#timer === null || at < this.#timerAt) this.#arm(at);
+    this.#setDeadline(pending, Math.min(pending.due, Date.now() + SHUTDOWN_REPLY_GRACE_MS));
   }
 
   readonly #onReply = (raw: string): void => {

@@ -25,9 +25,9 @@ export function placeFirstSlot(state: TaskState, now: number): void {
   const at = state.timesBase;
   row[at + LAST_SLOT] = now;
   if (state.kind === 'once') {
+    // Its one slot is "slot 1" of a grid of its delay.
     state.anchor = now;
-    state.index = 1;
-    setPendingSlot(state, slotTime(now, state.intervalMs, 1));
+    setPendingIndex(state, 1);
     return;
   }
   if (state.kind === 'cron') {
@@ -49,8 +49,7 @@ export function placeFirstSlot(state: TaskState, now: number): void {
     else index = firstSlotAfter(anchor, interval, now);
   }
   row[at + ANCHOR] = anchor;
-  row[at + INDEX] = index;
-  setPendingSlot(state, slotTime(anchor, interval, index));
+  setPendingIndex(state, index);
 }
 
 /**
@@ -132,8 +131,6 @@ export function regridInterval(
  * intervalMs`) its pending slot, as {@link setPendingSlot} does. It takes
  * the slot's index, not its time: a time passed to a function that V8 does
  * not inline is boxed (an allocation per run), a small integer is not.
- * (placeFirstSlot, run once per task, sets both itself: one call fewer on
- * the path that registers thousands of tasks, in code not compiled yet.)
  */
 export function setPendingIndex(state: TaskState, index: number): void {
   const row = state.times;
