@@ -450,15 +450,7 @@ export class Daebus<A extends ActionMap<A> = UntypedActions> extends EventEmitte
       throw err;
     }
     prepareContextStorage();
-    if (this.#options.lowerHelperThreads) {
-      const lowered = lowerHelperThreads();
-      if (lowered > 0) {
-        log.debug(
-          { threads: lowered, nice: HELPER_THREAD_NICE },
-          `lowered ${lowered} helper threads to nice ${HELPER_THREAD_NICE}: the event loop comes first`,
-        );
-      }
-    }
+    if (this.#options.lowerHelperThreads) void lowerHelperThreadsAndLog(log);
     this.#scheduler.start(handle);
     running.heartbeat.start();
     if (this.#options.handleSignals) {
@@ -611,4 +603,21 @@ async function waitAtMost(promise: Promise<unknown>, ms: number): Promise<boolea
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Lowers the helper threads (see `helper-threads.ts`) and logs what was done
+ * at debug level. Not awaited by the start: the move to the idle class takes
+ * a shell and a few milliseconds, and the service need not wait for it.
+ */
+async function lowerHelperThreadsAndLog(log: Logger): Promise<void> {
+  const lowered = await lowerHelperThreads();
+  if (lowered === null) return;
+  const { niced, idle, idleProblem } = lowered;
+  const fallback =
+    idleProblem === null ? '' : ` (${idleProblem}; they stay at nice ${HELPER_THREAD_NICE})`;
+  log.debug(
+    { niced, nice: HELPER_THREAD_NICE, idle },
+    `helper threads: ${niced} lowered to nice ${HELPER_THREAD_NICE}, ${idle} moved to the idle scheduling class: the event loop comes first${fallback}`,
+  );
 }

@@ -43,13 +43,13 @@ export interface DaebusOptions {
    * On Linux, when the service starts, lower the CPU priority of the
    * process's helper threads (V8's compiler and garbage-collector threads
    * and Node's other start-up threads: the threads the process had when
-   * Daebus was loaded) to nice 19, so that on a machine with few cores the
-   * event loop waits for them less: a burst of compiling then makes task
-   * runs due in that moment start late far more rarely (not never: see
-   * "Precision" in the guide). The main thread, and
-   * worker threads started later (worker tasks among them), keep their
-   * priority. The change lasts as long as the process: raising a priority
-   * again needs privileges.
+   * Daebus was loaded) to nice 19, and move them to the idle scheduling
+   * class with util-linux's `chrt` (when it is installed), so that on a
+   * machine with few cores the event loop does not wait for them: a burst
+   * of compiling would make task runs due in that moment start late (see
+   * "Precision" in the guide). The main thread, and worker threads started
+   * later (worker tasks among them), keep their priority. The change lasts
+   * as long as the process: raising a priority again needs privileges.
    * @default true
    */
   lowerHelperThreads?: boolean;

@@ -3,12 +3,21 @@ import { Daebus } from '../../src/index.js';
 import { startChild } from '../harness/child-service.js';
 import { waitForExit } from './support.js';
 
+interface Priority {
+  nice: number;
+  policy: number;
+}
+
 interface Report {
   pid: string;
-  before: Record<string, number>;
-  after: Record<string, number>;
+  before: Record<string, Priority>;
+  after: Record<string, Priority>;
   workerTid: string;
 }
+
+/** Linux's numbers for the normal and the idle scheduling class. */
+const SCHED_OTHER = 0;
+const SCHED_IDLE = 5;
 
 /** Runs the fixture in a child process and returns what it printed. */
 async function report(env: Record<string, string>): Promise<Report> {
@@ -24,22 +33,28 @@ async function report(env: Record<string, string>): Promise<Report> {
 }
 
 describe('helper threads', () => {
-  it('are lowered to nice 19 when the service starts; the main thread and later workers are not', async () => {
+  it('go to nice 19 and the idle class when the service starts; the main thread and later workers do not', async () => {
     const { pid, before, after, workerTid } = await report({});
     const helpers = Object.keys(before).filter((tid) => tid !== pid && tid !== workerTid);
     // Node's V8 platform threads at least.
     expect(helpers.length).toBeGreaterThanOrEqual(4);
     const present = helpers.filter((tid) => after[tid] !== undefined);
     expect(present.length).toBeGreaterThanOrEqual(4);
-    for (const tid of present) expect(after[tid], `thread ${tid}`).toBe(19);
-    expect(after[pid]).toBe(before[pid]);
-    expect(after[workerTid]).toBe(before[pid]);
+    for (const tid of present) {
+      expect(after[tid], `thread ${tid} (needs chrt, from util-linux)`).toEqual({
+        nice: 19,
+        policy: SCHED_IDLE,
+      });
+    }
+    expect(before[pid]!.policy).toBe(SCHED_OTHER);
+    expect(after[pid]).toEqual(before[pid]);
+    expect(after[workerTid]).toEqual(before[pid]);
   });
 
   it('keep their priority with lowerHelperThreads: false', async () => {
     const { before, after } = await report({ LOWER: '0' });
-    for (const [tid, nice] of Object.entries(after)) {
-      if (before[tid] !== undefined) expect(nice, `thread ${tid}`).toBe(before[tid]);
+    for (const [tid, priority] of Object.entries(after)) {
+      if (before[tid] !== undefined) expect(priority, `thread ${tid}`).toEqual(before[tid]);
     }
   });
 
