@@ -154,9 +154,15 @@ export class PreciseWake {
     return remaining <= 0;
   }
 
-  /** Whether a sleep of `ms` would be allowed now: enabled, and within the budget. */
-  canSleep(ms: number): boolean {
-    return this.#enabled && ms <= MAX_SLEEP_MS && ms <= this.#refill(performance.now());
+  /**
+   * Whether a sleep of `ms` would be allowed now, or `inMs` from now (the
+   * budget refills meanwhile, if nothing spends it): enabled, and within the
+   * budget.
+   */
+  canSleep(ms: number, inMs = 0): boolean {
+    if (!this.#enabled || ms > MAX_SLEEP_MS) return false;
+    const budget = this.#refill(performance.now());
+    return ms <= (inMs > 0 ? Math.min(MAX_BUDGET_MS, budget + inMs * SLEEP_SHARE) : budget);
   }
 
   /** Adds the budget earned since the last refill (at `now`, `performance.now()`); returns the budget. */

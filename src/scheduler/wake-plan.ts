@@ -28,7 +28,10 @@ export const NEXT_TURN = -1;
  *   comes {@link EARLY_WAKE_MS} ahead, and when it came too early to sleep
  *   the rest, a second one aims at {@link MAX_SLEEP_MS} ahead. Without the
  *   budget for that sleep, the timer is set for the due time itself: a timer
- *   that came early could only set another one.
+ *   that came early could only set another one. The budget that counts is
+ *   the one the timer will find: it refills while the timer waits, so a
+ *   burst of runs that spent it still leaves an early timer for runs due a
+ *   second later.
  * - Under fake timers (`wake` disabled), the timer is set for the due time:
  *   a next turn would not move the clock.
  */
@@ -41,8 +44,11 @@ export function planWake(
     return NEXT_TURN;
   }
   // Waking early is for sleeping the rest: without the budget for that sleep, a timer that came
-  // early would only set another one (two wake-ups for one due time).
-  let early = 0;
-  if (wake.canSleep(MAX_SLEEP_MS)) early = untilDue > EARLY_WAKE_MS ? EARLY_WAKE_MS : MAX_SLEEP_MS;
-  return Math.min(Math.max(Math.ceil(untilDue - early), 1), MAX_WAIT_MS);
+  // early would only set another one (two wake-ups for one due time). The sleep comes when the
+  // timer fires, with the budget earned until then: a budget spent on the runs due now is back
+  // by the time of runs due a second later.
+  const early = untilDue > EARLY_WAKE_MS ? EARLY_WAKE_MS : MAX_SLEEP_MS;
+  const wait = Math.ceil(untilDue - early);
+  if (!wake.canSleep(MAX_SLEEP_MS, wait)) return Math.min(Math.ceil(untilDue), MAX_WAIT_MS);
+  return Math.min(Math.max(wait, 1), MAX_WAIT_MS);
 }

@@ -12,9 +12,12 @@ import {
 } from '../../../src/scheduler/precise-wake.js';
 import { MAX_WAIT_MS, NEXT_TURN, planWake } from '../../../src/scheduler/wake-plan.js';
 
-/** A wake-up whose answers the test sets. */
-function wake(enabled: boolean, budgetMs: number) {
-  return { enabled, canSleep: (ms: number) => enabled && ms <= budgetMs };
+/** A wake-up whose answers the test sets: a budget of `budgetMs` now, and `refillPerMs` more for each ms from now. */
+function wake(enabled: boolean, budgetMs: number, refillPerMs = 0) {
+  return {
+    enabled,
+    canSleep: (ms: number, inMs = 0) => enabled && ms <= budgetMs + inMs * refillPerMs,
+  };
 }
 
 describe('planWake', () => {
@@ -46,6 +49,14 @@ describe('planWake', () => {
     expect(planWake(100, wake(true, 0))).toBe(100);
   });
 
+  it('sets the timer early when the budget is spent now but back by the time the timer fires', () => {
+    // 2% refill: the 2 ms a sleep needs come back within 100 ms.
+    const spent = wake(true, 0, 0.02);
+    expect(planWake(1000, spent)).toBe(1000 - EARLY_WAKE_MS);
+    expect(planWake(150, spent)).toBe(150 - EARLY_WAKE_MS);
+    expect(planWake(50, spent)).toBe(50);
+  });
+
   it('waits at most MAX_WAIT_MS, to look at the wall clock again', () => {
     expect(planWake(3_600_000, wake(true, 20))).toBe(MAX_WAIT_MS);
     expect(planWake(3_600_000, wake(false, 0))).toBe(MAX_WAIT_MS);
@@ -74,6 +85,10 @@ describe('PreciseWake.canSleep', () => {
     for (let i = 0; i < 40 && !refused; i++) refused = !real.sleepUntil(preciseNow() + 1.9);
     expect(refused).toBe(true);
     expect(real.canSleep(1.9)).toBe(false);
+    // The budget refills with time (2% of it): in a second it allows the sleep again, not in 10 ms.
+    expect(real.canSleep(1.9, 1_000)).toBe(true);
+    expect(real.canSleep(1.9, 10)).toBe(false);
+    expect(real.canSleep(MAX_SLEEP_MS + 0.1, 1_000)).toBe(false);
   });
 
   it('allows nothing once fake timers have turned precise wake-ups off', () => {
