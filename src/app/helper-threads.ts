@@ -118,6 +118,9 @@ function moveToIdleClass(tids: number[]): Promise<{ idle: number; problem: strin
         resolve({ idle, problem: idle === 0 ? 'chrt moved no thread' : null });
       } else if (err.code === 127) {
         resolve({ idle, problem: 'chrt was not found (it comes with util-linux)' });
+      } else if (err.code === 'ENOENT') {
+        // A minimal image (distroless and the like) has no shell.
+        resolve({ idle, problem: 'there is no /bin/sh to run chrt with' });
       } else {
         resolve({ idle, problem: `chrt failed: ${err.message}` });
       }

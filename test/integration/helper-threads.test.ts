@@ -19,8 +19,8 @@ interface Report {
 const SCHED_OTHER = 0;
 const SCHED_IDLE = 5;
 
-/** Runs the fixture in a child process and returns what it printed. */
-async function report(env: Record<string, string>): Promise<Report> {
+/** Runs the fixture in a child process and returns what it printed (and all of its output). */
+async function report(env: Record<string, string>): Promise<Report & { output: string }> {
   const child = startChild('test/integration/fixtures/helper-threads.ts', env);
   const code = await waitForExit(child.process, 20_000, child.output);
   expect(code, child.output()).toBe(0);
@@ -29,7 +29,7 @@ async function report(env: Record<string, string>): Promise<Report> {
     .split('\n')
     .find((text) => text.startsWith('{"pid"'));
   expect(line, child.output()).toBeDefined();
-  return JSON.parse(line!) as Report;
+  return { ...(JSON.parse(line!) as Report), output: child.output() };
 }
 
 describe('helper threads', () => {
@@ -49,6 +49,23 @@ describe('helper threads', () => {
     expect(before[pid]!.policy).toBe(SCHED_OTHER);
     expect(after[pid]).toEqual(before[pid]);
     expect(after[workerTid]).toEqual(before[pid]);
+  });
+
+  it('stay at nice 19 where chrt cannot be found, and the debug line says why', async () => {
+    const { pid, before, after, workerTid, output } = await report({
+      PATH: '/nonexistent',
+      EXPECT_IDLE: '0',
+      LOG_LEVEL: 'debug',
+    });
+    const present = Object.keys(before).filter(
+      (tid) => tid !== pid && tid !== workerTid && after[tid] !== undefined,
+    );
+    expect(present.length).toBeGreaterThanOrEqual(4);
+    for (const tid of present) {
+      expect(after[tid], `thread ${tid}`).toEqual({ nice: 19, policy: SCHED_OTHER });
+    }
+    expect(output).toContain('0 moved to the idle scheduling class');
+    expect(output).toContain('chrt was not found (it comes with util-linux)');
   });
 
   it('keep their priority with lowerHelperThreads: false', async () => {
