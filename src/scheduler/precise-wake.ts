@@ -162,7 +162,7 @@ export class PreciseWake {
   canSleep(ms: number, inMs = 0): boolean {
     if (!this.#enabled || ms > MAX_SLEEP_MS) return false;
     const budget = this.#refill(performance.now());
-    return ms <= (inMs > 0 ? Math.min(MAX_BUDGET_MS, budget + inMs * SLEEP_SHARE) : budget);
+    return ms <= Math.min(MAX_BUDGET_MS, budget + Math.max(inMs, 0) * SLEEP_SHARE);
   }
 
   /** Adds the budget earned since the last refill (at `now`, `performance.now()`); returns the budget. */

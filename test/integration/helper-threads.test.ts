@@ -32,13 +32,23 @@ async function report(env: Record<string, string>): Promise<Report & { output: s
   return { ...(JSON.parse(line!) as Report), output: child.output() };
 }
 
+/**
+ * The helper threads of a report: the threads it had before Daebus started,
+ * other than the main thread and the worker (`all`), and those of them still
+ * running afterwards (`present`).
+ */
+function helperThreads({ pid, before, after, workerTid }: Report) {
+  const all = Object.keys(before).filter((tid) => tid !== pid && tid !== workerTid);
+  return { all, present: all.filter((tid) => after[tid] !== undefined) };
+}
+
 describe('helper threads', () => {
   it('go to nice 19 and the idle class when the service starts; the main thread and later workers do not', async () => {
-    const { pid, before, after, workerTid } = await report({});
-    const helpers = Object.keys(before).filter((tid) => tid !== pid && tid !== workerTid);
+    const threads = await report({});
+    const { pid, before, after, workerTid } = threads;
+    const { all, present } = helperThreads(threads);
     // Node's V8 platform threads at least.
-    expect(helpers.length).toBeGreaterThanOrEqual(4);
-    const present = helpers.filter((tid) => after[tid] !== undefined);
+    expect(all.length).toBeGreaterThanOrEqual(4);
     expect(present.length).toBeGreaterThanOrEqual(4);
     for (const tid of present) {
       expect(after[tid], `thread ${tid} (needs chrt, from util-linux)`).toEqual({
@@ -52,14 +62,9 @@ describe('helper threads', () => {
   });
 
   it('stay at nice 19 where chrt cannot be found, and the debug line says why', async () => {
-    const { pid, before, after, workerTid, output } = await report({
-      PATH: '/nonexistent',
-      EXPECT_IDLE: '0',
-      LOG_LEVEL: 'debug',
-    });
-    const present = Object.keys(before).filter(
-      (tid) => tid !== pid && tid !== workerTid && after[tid] !== undefined,
-    );
+    const threads = await report({ PATH: '/nonexistent', EXPECT_IDLE: '0', LOG_LEVEL: 'debug' });
+    const { after, output } = threads;
+    const { present } = helperThreads(threads);
     expect(present.length).toBeGreaterThanOrEqual(4);
     for (const tid of present) {
       expect(after[tid], `thread ${tid}`).toEqual({ nice: 19, policy: SCHED_OTHER });
