@@ -5,7 +5,10 @@
  * TypeScript loader in the measured process):
  *   node dist-bench/scheduler-run.js precision <daebus|baseline> <tasks> <seconds>
  *   node --expose-gc dist-bench/scheduler-run.js memory <daebus|baseline> <tasks>
- * Prints one JSON line.
+ * Prints one JSON line. A precision run also tells stderr how its CPU time
+ * splits: registering the tasks, the first two rounds (in which V8 compiles
+ * the code the rounds run, on its helper threads, while the first runs go
+ * through unoptimized code) and the rest.
  */
 import { Daebus } from 'daebus';
 
@@ -85,8 +88,22 @@ async function precision(seconds: number): Promise<void> {
     stop = () => app.close();
   }
 
+  // Where the CPU time goes, for stderr: registering, the first two rounds (while V8 compiles the
+  // code they run), and the rest of the run.
+  const cpuRegistered = process.cpuUsage(cpuBefore);
+  let cpuWarm = cpuRegistered;
+  const warm = setTimeout(() => {
+    cpuWarm = process.cpuUsage(cpuBefore);
+  }, 2.5 * INTERVAL_MS);
   await new Promise((resolve) => setTimeout(resolve, durationMs + 300));
   const cpu = process.cpuUsage(cpuBefore);
+  clearTimeout(warm);
+  const cpuMs = (usage: NodeJS.CpuUsage): number => (usage.user + usage.system) / 1000;
+  process.stderr.write(
+    `# ${impl} ${tasks} tasks: cpu ${Math.round(cpuMs(cpu))} ms = registration ${Math.round(cpuMs(cpuRegistered))}` +
+      ` + first two rounds ${Math.round(cpuMs(cpuWarm) - cpuMs(cpuRegistered))}` +
+      ` + the rest ${Math.round(cpuMs(cpu) - cpuMs(cpuWarm))}\n`,
+  );
   await stop();
   const end = start + durationMs;
 
@@ -121,7 +138,7 @@ async function precision(seconds: number): Promise<void> {
       max_late_ms: round(sorted[sorted.length - 1] ?? 0),
       drift_ms: round(lastLate - firstLate),
       missed,
-      cpu_ms: Math.round((cpu.user + cpu.system) / 1000),
+      cpu_ms: Math.round(cpuMs(cpu)),
     }),
   );
 }

@@ -31,7 +31,8 @@
  * compiler pick, and one run in a few has a round that a burst of compiling
  * or collecting delays: five runs keep two such runs from deciding a median.
  * A last line gives the ratios (daebus over baseline). Each run's own
- * figures go to stderr as they come, to show how far the runs spread.
+ * figures go to stderr as they come, to show how far the runs spread, with
+ * its CPU time split by phase (see `scheduler-run.ts`).
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
