@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { type ExecFileException, execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { isMainThread } from 'node:worker_threads';
@@ -112,7 +112,7 @@ function moveToIdleClass(tids: number[]): Promise<{ idle: number; problem: strin
       return;
     }
     const args = ['-c', CHRT_SCRIPT, 'sh', ...tids.map(String)];
-    execFile('/bin/sh', args, { timeout: CHRT_TIMEOUT_MS }, (err, stdout) => {
+    const done = (err: ExecFileException | null, stdout: string): void => {
       const idle = stdout.split('\n').filter((line) => line !== '').length;
       if (err === null) {
         resolve({ idle, problem: idle === 0 ? 'chrt moved no thread' : null });
@@ -124,6 +124,13 @@ function moveToIdleClass(tids: number[]): Promise<{ idle: number; problem: strin
       } else {
         resolve({ idle, problem: `chrt failed: ${err.message}` });
       }
-    });
+    };
+    try {
+      execFile('/bin/sh', args, { timeout: CHRT_TIMEOUT_MS }, done);
+    } catch (err) {
+      // Some spawn failures (out of memory, say) throw instead of reaching the callback: the
+      // service starts all the same, its helpers at nice 19.
+      done(err as ExecFileException, '');
+    }
   });
 }

@@ -48,7 +48,7 @@ export function planWake(
   // timer fires, with the budget earned until then: a budget spent on the runs due now is back
   // by the time of runs due a second later.
   const early = untilDue > EARLY_WAKE_MS ? EARLY_WAKE_MS : MAX_SLEEP_MS;
-  const wait = Math.ceil(untilDue - early);
-  if (!wake.canSleep(MAX_SLEEP_MS, wait)) return Math.min(Math.ceil(untilDue), MAX_WAIT_MS);
+  const earlyWait = Math.ceil(untilDue - early);
+  const wait = wake.canSleep(MAX_SLEEP_MS, earlyWait) ? earlyWait : Math.ceil(untilDue);
   return Math.min(Math.max(wait, 1), MAX_WAIT_MS);
 }
