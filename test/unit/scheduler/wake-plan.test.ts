@@ -85,6 +85,10 @@ describe('PreciseWake.canSleep', () => {
     for (let i = 0; i < 40 && !refused; i++) refused = !real.sleepUntil(preciseNow() + 1.9);
     expect(refused).toBe(true);
     expect(real.canSleep(1.9)).toBe(false);
+    // Spend what is left (up to 1.9 ms) with shorter sleeps, so that 10 ms of refill (0.2 ms)
+    // cannot make up a 1.9 ms sleep whatever the leftover was.
+    for (let i = 0; i < 40 && real.canSleep(0.5); i++) real.sleepUntil(preciseNow() + 0.5);
+    expect(real.canSleep(0.5)).toBe(false);
     // The budget refills with time (2% of it): in a second it allows the sleep again, not in 10 ms.
     expect(real.canSleep(1.9, 1_000)).toBe(true);
     expect(real.canSleep(1.9, 10)).toBe(false);
