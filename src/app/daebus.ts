@@ -22,7 +22,12 @@ import type { TaskFunction } from '../scheduler/task-state.js';
 import { MemoryTransport } from '../transport/memory/memory-transport.js';
 import { redisTransportFor } from '../transport/redis/redis-setting.js';
 import { RedisTransport } from '../transport/redis/redis-transport.js';
-import type { Transport, TransportStatus, Unsubscribe } from '../transport/transport.js';
+import type {
+  MessageListener,
+  Transport,
+  TransportStatus,
+  Unsubscribe,
+} from '../transport/transport.js';
 import { ConcurrencyLimiter } from './concurrency-limiter.js';
 import type { ActionMap, PayloadOf, ResultOf, UntypedActions } from './contracts.js';
 import { type AnyActionHandler, type AnyListenHandler, Dispatcher } from './dispatcher.js';
@@ -168,6 +173,8 @@ export class Daebus<A extends ActionMap<A> = UntypedActions> extends EventEmitte
   #status: AppStatus = 'idle';
   #running: Running | null = null;
   #closing: Promise<void> | null = null;
+  /** Set while `run` is starting the service (see {@link Starting}). */
+  #starting: Starting | null = null;
 
   constructor(name: string, options?: DaebusOptions) {
     super();
@@ -372,6 +379,16 @@ export class Daebus<A extends ActionMap<A> = UntypedActions> extends EventEmitte
    * then lives until `close()` (or SIGINT/SIGTERM).
    */
   async run(options: RunOptions): Promise<void> {
+    const starting = new Starting();
+    try {
+      await this.#start(options, starting);
+    } finally {
+      if (this.#starting === starting) this.#starting = null;
+      starting.end();
+    }
+  }
+
+  async #start(options: RunOptions, starting: Starting): Promise<void> {
     if (this.#status !== 'idle' && this.#status !== 'closed') {
       throw new DaebusError(
         'INVALID_CONFIG',
@@ -390,6 +407,7 @@ export class Daebus<A extends ActionMap<A> = UntypedActions> extends EventEmitte
     const { transport, ownsTransport } = createTransport(options);
     const claims = replicas === 'shared' ? new RequestClaims(transport, service, instance) : null;
     this.#setStatus('starting');
+    this.#starting = starting;
     const startedAt = new Date();
     const shutdown = new AbortController();
     const log = this.#base().child({ service, instance });
@@ -411,8 +429,9 @@ export class Daebus<A extends ActionMap<A> = UntypedActions> extends EventEmitte
     });
     try {
       await transport.connect();
+      throwIfClosed(starting, service);
     } catch (err) {
-      this.#setStatus('idle');
+      this.#setStatus(starting.closeRequested ? 'closed' : 'idle');
       if (ownsTransport) await transport.close().catch(() => undefined);
       throw err;
     }
@@ -433,20 +452,28 @@ export class Daebus<A extends ActionMap<A> = UntypedActions> extends EventEmitte
     this.#running = running;
     registerRunningApp(handle);
     try {
-      for (const hook of this.#startHooks) await hook();
-      running.unsubscribes.push(
-        await transport.subscribe(serviceChannel(service), dispatcher.onRequest),
-        await transport.subscribe(instanceChannel(service, instance), dispatcher.onRequest),
-      );
+      for (const hook of this.#startHooks) {
+        await hook();
+        throwIfClosed(starting, service);
+      }
+      const subscriptions: Array<[string, MessageListener]> = [
+        [serviceChannel(service), dispatcher.onRequest],
+        [instanceChannel(service, instance), dispatcher.onRequest],
+      ];
       for (const [channel, handlers] of this.#listeners) {
-        running.unsubscribes.push(
-          await transport.subscribe(channel, dispatcher.listenerFor(handlers)),
-        );
+        subscriptions.push([channel, dispatcher.listenerFor(handlers)]);
+      }
+      for (const [channel, handler] of subscriptions) {
+        running.unsubscribes.push(await transport.subscribe(channel, handler));
+        throwIfClosed(starting, service);
       }
     } catch (err) {
-      log.error({ err }, `service "${service}" failed to start: ${errorMessage(err)}`);
+      if (!(err instanceof ClosedWhileStarting))
+        log.error({ err }, `service "${service}" failed to start: ${errorMessage(err)}`);
+      // close() was called meanwhile: what the start hooks opened, the close hooks release.
+      if (starting.closeRequested) await this.#runCloseHooks(log);
       await this.#teardown(running);
-      this.#setStatus('idle');
+      this.#setStatus(starting.closeRequested ? 'closed' : 'idle');
       throw err;
     }
     prepareContextStorage();
@@ -477,9 +504,18 @@ export class Daebus<A extends ActionMap<A> = UntypedActions> extends EventEmitte
    * Stops taking work, waits up to `shutdownTimeout` for running handlers and
    * task runs (their `signal` aborts first), runs the close hooks, and
    * releases every timer and connection. Safe to call more than once.
+   * Called while `run()` is still starting, it stops the start at its next
+   * step: `run()` rejects with `SHUTTING_DOWN`, the close hooks run if the
+   * start hooks have, and nothing is left running.
    */
   close(): Promise<void> {
     if (this.#closing !== null) return this.#closing;
+    const starting = this.#starting;
+    if (starting !== null) {
+      starting.closeRequested = true;
+      this.#setStatus('closing');
+      return starting.ended;
+    }
     const running = this.#running;
     if (running === null) return Promise.resolve();
     this.#closing = this.#close(running).finally(() => {
@@ -514,6 +550,14 @@ export class Daebus<A extends ActionMap<A> = UntypedActions> extends EventEmitte
         `shutdown timeout (${this.#options.shutdownTimeout} s) reached with work still running`,
       );
     }
+    await this.#runCloseHooks(log);
+    await this.#teardown(running);
+    this.#setStatus('closed');
+    log.info(`service "${running.handle.service}" closed`);
+  }
+
+  /** Runs the close hooks one after another; one that fails is logged and the next runs. */
+  async #runCloseHooks(log: Logger): Promise<void> {
     for (const hook of this.#closeHooks) {
       try {
         await hook();
@@ -521,9 +565,6 @@ export class Daebus<A extends ActionMap<A> = UntypedActions> extends EventEmitte
         log.error({ err }, `close hook failed: ${errorMessage(err)}`);
       }
     }
-    await this.#teardown(running);
-    this.#setStatus('closed');
-    log.info(`service "${running.handle.service}" closed`);
   }
 
   /** Releases what `run` set up: signals, registration, subscriptions, the transport. */
@@ -574,6 +615,38 @@ export class Daebus<A extends ActionMap<A> = UntypedActions> extends EventEmitte
       createLogger(this.name, { level: this.#options.logLevel, format: this.#options.logFormat });
     return this.#baseLogger;
   }
+}
+
+/**
+ * A start in progress. `close()` during it sets `closeRequested`, and `run`
+ * stops at its next step (after the connection, each start hook and each
+ * subscription) instead of starting tasks and requests on a closed app.
+ */
+class Starting {
+  closeRequested = false;
+  /** Settles when `run` has ended, started or not: what `close()` during the start waits for. */
+  readonly ended: Promise<void>;
+  readonly end: () => void;
+
+  constructor() {
+    let end!: () => void;
+    this.ended = new Promise<void>((resolve) => {
+      end = resolve;
+    });
+    this.end = end;
+  }
+}
+
+/** What `run` rejects with when `close()` stopped its start. */
+class ClosedWhileStarting extends DaebusError {
+  constructor(service: string) {
+    super('SHUTTING_DOWN', `service "${service}" was closed while starting; it did not start`);
+  }
+}
+
+/** Stops the start when `close()` was called during it. */
+function throwIfClosed(starting: Starting, service: string): void {
+  if (starting.closeRequested) throw new ClosedWhileStarting(service);
 }
 
 function createTransport(options: RunOptions): { transport: Transport; ownsTransport: boolean } {
