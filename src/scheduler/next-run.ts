@@ -9,7 +9,8 @@ import type { TaskState } from './task-state.js';
  * sets the task's pending slot (and its grid position) or marks it done.
  *
  * The functions that run for every task registered and every run
- * (placeFirstSlot, advancePastFire, setPendingIndex, setPendingSlot) read
+ * (placeFirstSlot, placePlainFirstSlot, advancePastFire, setPendingIndex,
+ * setPendingSlot) read
  * and write the task's row of times directly rather than through its
  * accessors: until V8 has compiled them, which is after the first rounds of
  * thousands of runs, each accessor is a call of its own.
