@@ -406,8 +406,9 @@ export class Daebus<A extends ActionMap<A> = UntypedActions> extends EventEmitte
     const replicas = resolveReplicaMode(options.replicas);
     const { transport, ownsTransport } = createTransport(options);
     const claims = replicas === 'shared' ? new RequestClaims(transport, service, instance) : null;
-    this.#setStatus('starting');
+    // Before the status event: a listener that closes the app on 'starting' stops this start too.
     this.#starting = starting;
+    this.#setStatus('starting');
     const startedAt = new Date();
     const shutdown = new AbortController();
     const log = this.#base().child({ service, instance });

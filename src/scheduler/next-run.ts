@@ -10,10 +10,9 @@ import type { TaskState } from './task-state.js';
  *
  * The functions that run for every task registered and every run
  * (placeFirstSlot, placePlainFirstSlot, advancePastFire, setPendingIndex,
- * setPendingSlot) read
- * and write the task's row of times directly rather than through its
- * accessors: until V8 has compiled them, which is after the first rounds of
- * thousands of runs, each accessor is a call of its own.
+ * setPendingSlot) read and write the task's row of times directly rather
+ * than through its accessors: until V8 has compiled them, which is after the
+ * first rounds of thousands of runs, each accessor is a call of its own.
  */
 
 /**

@@ -107,6 +107,24 @@ describe.each(['memory', 'redis'] as const)(
       expect(seen.closeHooks).toBe(1);
     });
 
+    it('from a listener of the starting status: the start stops before it connects', async () => {
+      const service = `closing_on_status_${kind}`;
+      const { app, seen, options } = makeApp(service);
+      let closed: Promise<void> | undefined;
+      app.once('status', () => {
+        closed = app.close();
+      });
+
+      await expect(app.run(options)).rejects.toMatchObject({ code: 'SHUTTING_DOWN' });
+      await closed;
+      expect(app.status).toBe('closed');
+      expect(seen.statuses).toEqual(['starting', 'closing', 'closed']);
+      expect(seen.closeHooks).toBe(0);
+      await delay(100);
+      expect(seen.runs).toBe(0);
+      expect(await receiversOf(service)).toBe(0);
+    });
+
     it('a second run() while running is rejected, and close() right after it closes the running service', async () => {
       const service = `closing_running_${kind}`;
       const { app, seen, options } = makeApp(service);
