@@ -199,7 +199,8 @@ export class Scheduler implements RunnerHost {
 
   /**
    * Stops scheduling, then waits up to `graceMs` for runs in progress to
-   * settle; worker tasks still running then are terminated. Resolves with the
+   * settle; worker threads still there then are terminated (those of runs
+   * still going, and any that outlived a run that ended). Resolves with the
    * number of runs still going when the wait ended. Leaves no timer behind.
    */
   async stop(graceMs: number): Promise<number> {
@@ -213,7 +214,14 @@ export class Scheduler implements RunnerHost {
       state.queued = null;
       state.pendingRetries = 0;
     }
-    if (this.#inFlight.size === 0) return 0;
+    if (this.#inFlight.size > 0) await this.#waitForRuns(graceMs);
+    const left = this.#inFlight.size;
+    if (this.#workers.size > 0) await terminateWorkers(this.#workers);
+    return left;
+  }
+
+  /** Waits until the runs in progress have settled, or `graceMs` has passed. */
+  async #waitForRuns(graceMs: number): Promise<void> {
     let graceTimer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
@@ -225,9 +233,6 @@ export class Scheduler implements RunnerHost {
     } finally {
       clearTimeout(graceTimer);
     }
-    const left = this.#inFlight.size;
-    if (left > 0) await terminateWorkers(this.#workers);
-    return left;
   }
 
   setInterval(state: TaskState, seconds: unknown): void {

@@ -5,6 +5,9 @@
  * built package under plain Node.
  */
 import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Daebus, type TaskInfo, type TaskReply, type TasksReply } from '../../src/index.js';
 import type { TaskEvent } from '../../src/scheduler/task-events.js';
@@ -16,9 +19,8 @@ import { captureLogger, delay, waitForExit } from './support.js';
 
 const SERVICE = 'worker_service';
 /**
- * The grace period at close. The cooperating worker needs about 300 ms after its abort, but on
- * two cores shared with a worker that spins and the test files running beside this one, it once
- * took more than 2 s to finish and exit: the margin is for that.
+ * The grace period at close. The cooperating worker needs about 300 ms after its abort; the margin
+ * is for two cores shared with a worker that spins and the test files running beside this one.
  */
 const SHUTDOWN_TIMEOUT_S = 4;
 const workerModule = (file: string) => new URL(`./fixtures/workers/${file}`, import.meta.url);
@@ -223,6 +225,22 @@ describe('worker tasks in process (memory transport)', () => {
     expect(task.stats).toMatchObject({ runs: 1, failures: 1, lastError: 'worker exploded' });
     expect(events.map(([e]) => e)).toEqual(['task:start', 'task:error']);
     await app.close();
+  });
+
+  it('the run ends when the worker function returns; close terminates a thread that outlived its run', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'daebus-worker-')), 'beats');
+    process.env.OUTLIVE_FILE = file;
+    const beats = () => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').length - 1 : 0);
+    const { app, events } = await runOnce('linger', 'outlive-run.ts');
+    // The run has ended, and its thread goes on (its interval keeps it alive).
+    await waitFor(() => events.some(([e]) => e === 'task:success'), 'the run to end');
+    await waitFor(() => beats() > 0, 'the thread to outlive its run');
+    expect(events.map(([e]) => e)).toEqual(['task:start', 'task:success']);
+    await app.close();
+    const left = beats();
+    await delay(300);
+    expect(beats()).toBe(left);
+    rmSync(dirname(file), { recursive: true });
   });
 
   it('a timeout terminates the worker: code TIMEOUT, stats.timeouts 1, no CPU spent after', async () => {

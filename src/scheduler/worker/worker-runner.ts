@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Level, Logger } from 'pino';
 import type { TaskFunction, TaskRun } from '../task-state.js';
-import type { WorkerAbort, WorkerMessage, WorkerResult, WorkerStart } from './worker-protocol.js';
+import type { WorkerAbort, WorkerMessage, WorkerStart } from './worker-protocol.js';
 
 /** Run from TypeScript source (tsx, vitest) rather than from the built package. */
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
@@ -62,7 +62,10 @@ function writeWorkerLine(logger: Logger, line: string): void {
   write.call(logger, { ...fields, worker: true }, msg ?? '');
 }
 
-/** Terminates the worker tasks of `workers` still running (after the shutdown grace period). */
+/**
+ * Terminates the threads left in `workers` when the service closes: those of
+ * runs still going after the grace period, and any that outlived their run.
+ */
 export async function terminateWorkers(workers: Set<Worker>): Promise<void> {
   await Promise.all([...workers].map((worker) => worker.terminate()));
   workers.clear();
@@ -70,11 +73,16 @@ export async function terminateWorkers(workers: Set<Worker>): Promise<void> {
 
 /**
  * A task function that runs `module`'s default export in a new worker
- * thread, one per run. When the run's signal aborts because of its timeout,
- * the worker is terminated at once; when the service closes, the worker's own
- * signal aborts and it gets the grace period to finish. Running workers are
- * kept in `workers` (one set per scheduler), so that closing an app ends its
- * own workers only.
+ * thread, one per run. The run ends when the worker reports how its function
+ * ended, not when the thread has exited: a thread's exit waits for the
+ * process's helper threads to finish their queued work, and those run at
+ * the lowest priority (see `lowerHelperThreads`), so on a busy machine the
+ * exit can follow seconds later. When the run's signal aborts because of its
+ * timeout, the worker is terminated at once and the run ends when the thread
+ * is gone; when the service closes, the worker's own signal aborts and it
+ * gets the grace period to finish. Worker threads are kept in `workers` (one
+ * set per scheduler) until they exit, so that closing an app ends its own
+ * workers only.
  */
 export function workerTaskFunction(module: URL, workers: Set<Worker>): TaskFunction {
   return (run: TaskRun) =>
@@ -92,7 +100,7 @@ export function workerTaskFunction(module: URL, workers: Set<Worker>): TaskFunct
           ? new Worker(ENTRY, { workerData: start })
           : new Worker(BOOTSTRAP, { eval: true, workerData: start });
       workers.add(worker);
-      let result: WorkerResult | null = null;
+      let settled = false;
       const onAbort = () => {
         const reason = run.signal.reason as { code?: string; message?: string } | undefined;
         if (reason?.code === 'TIMEOUT') {
@@ -102,22 +110,25 @@ export function workerTaskFunction(module: URL, workers: Set<Worker>): TaskFunct
         const message: WorkerAbort = { type: 'abort', reason: reason?.message ?? 'aborted' };
         worker.postMessage(message);
       };
+      /** The run ends with the first outcome known; later ones (an exit after a result) change nothing. */
+      const end = (): boolean => {
+        if (settled) return false;
+        settled = true;
+        run.signal.removeEventListener('abort', onAbort);
+        return true;
+      };
+      const succeed = () => end() && resolve();
+      const fail = (error: unknown) => end() && reject(error);
       run.signal.addEventListener('abort', onAbort, { once: true });
       worker.on('message', (message: WorkerMessage) => {
         if (message.type === 'log') writeWorkerLine(run.logger, message.line);
-        else result = message;
+        else if (message.type === 'done') succeed();
+        else fail(reviveError(message.name, message.message, message.stack));
       });
-      worker.once('error', (err) => {
-        result = { type: 'error', name: err.name, message: err.message, stack: err.stack };
-      });
+      worker.once('error', fail);
       worker.once('exit', (code) => {
         workers.delete(worker);
-        run.signal.removeEventListener('abort', onAbort);
-        if (result?.type === 'done') return resolve();
-        if (result?.type === 'error') {
-          return reject(reviveError(result.name, result.message, result.stack));
-        }
-        reject(
+        fail(
           run.signal.aborted
             ? run.signal.reason
             : new Error(
