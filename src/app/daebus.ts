@@ -100,6 +100,8 @@ interface Running {
   readonly unsubscribes: Unsubscribe[];
   readonly offStatus: () => void;
   removeSignalHandlers: () => void;
+  /** The start's lowering of the helper threads, which may still be under way (a short-lived shell). */
+  loweringHelpers: Promise<void>;
 }
 
 /** The running service as context globals see it (see {@link AppHandle}). */
@@ -449,6 +451,7 @@ export class Daebus<A extends ActionMap<A> = UntypedActions> extends EventEmitte
         this.#onConnection(status, detail, again),
       ),
       removeSignalHandlers: () => undefined,
+      loweringHelpers: Promise.resolve(),
     };
     this.#running = running;
     registerRunningApp(handle);
@@ -478,7 +481,7 @@ export class Daebus<A extends ActionMap<A> = UntypedActions> extends EventEmitte
       throw err;
     }
     prepareContextStorage();
-    if (this.#options.lowerHelperThreads) void lowerHelperThreadsAndLog(log);
+    if (this.#options.lowerHelperThreads) running.loweringHelpers = lowerHelperThreadsAndLog(log);
     this.#scheduler.start(handle);
     running.heartbeat.start();
     if (this.#options.handleSignals) {
@@ -576,6 +579,8 @@ export class Daebus<A extends ActionMap<A> = UntypedActions> extends EventEmitte
     unregisterRunningApp(running.handle);
     await Promise.all(running.unsubscribes.splice(0).map((off) => off().catch(() => undefined)));
     if (running.ownsTransport) await running.transport.close().catch(() => undefined);
+    // Its shell, if still running (a busy machine), would outlive the service.
+    await running.loweringHelpers;
     this.#running = null;
   }
 
@@ -682,7 +687,8 @@ async function waitAtMost(promise: Promise<unknown>, ms: number): Promise<boolea
 /**
  * Lowers the helper threads (see `helper-threads.ts`) and logs what was done
  * at debug level. Not awaited by the start: the move to the idle class takes
- * a shell and a few milliseconds, and the service need not wait for it.
+ * a shell and a few milliseconds, and the service need not wait for it; the
+ * close waits for it, so that the shell does not outlive the service.
  */
 async function lowerHelperThreadsAndLog(log: Logger): Promise<void> {
   const lowered = await lowerHelperThreads();

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ChildService, startChild } from '../harness/child-service.js';
 import { freePort, type RedisServer, startRedisServer } from '../harness/redis-server.js';
@@ -80,6 +83,30 @@ describe('after close', () => {
       expect(report!.after).not.toContain('TCPSocketWrap');
     },
   );
+});
+
+describe('after close, with a slow chrt', () => {
+  it('the close waits for the shell that moves the helper threads: it does not outlive the service', async () => {
+    // A chrt that takes 200 ms a thread: the shell runs well past the fixture's close.
+    const bin = mkdtempSync(join(tmpdir(), 'daebus-slow-chrt-'));
+    writeFileSync(join(bin, 'chrt'), '#!/bin/sh\nsleep 0.2\nexit 0\n', { mode: 0o755 });
+    const child = start('close-leaves-nothing.ts', {
+      DAEBUS_TRANSPORT: 'memory',
+      LOG_LEVEL: 'debug',
+      PATH: `${bin}:${process.env.PATH}`,
+    });
+    const code = await waitForExit(child.process, 15_000, child.output);
+    rmSync(bin, { recursive: true });
+    expect(code, child.output()).toBe(0);
+    const report = child.logs.find((r) => r.msg === 'resources') as
+      | { before: string[]; after: string[] }
+      | undefined;
+    expect(report, child.output()).toBeDefined();
+    expect([...report!.after].sort()).toEqual([...report!.before].sort());
+    const lowered = child.logs.find((r) => r.msg?.startsWith('helper threads:'));
+    expect(lowered, child.output()).toMatchObject({ nice: 19 });
+    expect((lowered as { idle: number }).idle).toBeGreaterThan(0);
+  });
 });
 
 describe('an unreachable Redis', () => {
