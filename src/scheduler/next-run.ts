@@ -9,10 +9,10 @@ import type { TaskState } from './task-state.js';
  * sets the task's pending slot (and its grid position) or marks it done.
  *
  * The functions that run for every task registered and every run
- * (placeFirstSlot, placePlainFirstSlot, advancePastFire, setPendingIndex,
- * setPendingSlot) read and write the task's row of times directly rather
- * than through its accessors: until V8 has compiled them, which is after the
- * first rounds of thousands of runs, each accessor is a call of its own.
+ * (placeFirstSlot, advancePastFire, setPendingIndex, setPendingSlot) read
+ * and write the task's row of times directly rather than through its
+ * accessors: until V8 has compiled them, which is after the first rounds of
+ * thousands of runs, each accessor is a call of its own.
  */
 
 /**
@@ -50,25 +50,6 @@ export function placeFirstSlot(state: TaskState, now: number): void {
   }
   row[at + ANCHOR] = anchor;
   setPendingIndex(state, index);
-}
-
-/**
- * {@link placeFirstSlot} for a plain interval task (its options the
- * defaults): the grid starts at `now`, and its first slot is one interval
- * later; returns when it is due. One small function for the usual task,
- * registered thousands at a time, rather than the general one and the two
- * it calls.
- */
-export function placePlainFirstSlot(state: TaskState, now: number): number {
-  const row = state.times;
-  const at = state.timesBase;
-  const slot = slotTime(now, row[at + INTERVAL]!, 1);
-  row[at + LAST_SLOT] = now;
-  row[at + ANCHOR] = now;
-  row[at + INDEX] = 1;
-  row[at + SLOT] = slot;
-  row[at + SLOT_DUE] = slot;
-  return slot;
 }
 
 /**
