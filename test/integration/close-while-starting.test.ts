@@ -46,6 +46,13 @@ describe.each(['memory', 'redis'] as const)(
       }
     }
 
+    /** Nothing of the service started: after a while no task has run and nobody listens on its channel. */
+    async function expectNothingStarted(seen: { runs: number }, service: string): Promise<void> {
+      await delay(150);
+      expect(seen.runs).toBe(0);
+      expect(await receiversOf(service)).toBe(0);
+    }
+
     it('from a start hook: run() rejects with SHUTTING_DOWN, the close hooks run, no task runs and no request is answered', async () => {
       const service = `closing_in_hook_${kind}`;
       const { app, seen, captured, options } = makeApp(service);
@@ -67,10 +74,7 @@ describe.each(['memory', 'redis'] as const)(
       expect(seen.closeHooks).toBe(1);
       // Not an error: the start stopped because it was asked to.
       expect(captured.records.filter((r) => r.level >= 50)).toEqual([]);
-
-      await delay(150);
-      expect(seen.runs).toBe(0);
-      expect(await receiversOf(service)).toBe(0);
+      await expectNothingStarted(seen, service);
     });
 
     it('while connecting: run() rejects, the close hooks do not run (no start hook has), and the app can run again', async () => {
@@ -89,9 +93,7 @@ describe.each(['memory', 'redis'] as const)(
       expect(app.status).toBe('closed');
       expect(startHooks).toBe(0);
       expect(seen.closeHooks).toBe(0);
-      await delay(100);
-      expect(seen.runs).toBe(0);
-      expect(await receiversOf(service)).toBe(0);
+      await expectNothingStarted(seen, service);
 
       // A stopped start leaves the app as a close does: it runs again, and its tasks with it.
       await app.run(options);
@@ -120,9 +122,7 @@ describe.each(['memory', 'redis'] as const)(
       expect(app.status).toBe('closed');
       expect(seen.statuses).toEqual(['starting', 'closing', 'closed']);
       expect(seen.closeHooks).toBe(0);
-      await delay(100);
-      expect(seen.runs).toBe(0);
-      expect(await receiversOf(service)).toBe(0);
+      await expectNothingStarted(seen, service);
     });
 
     it('a second run() while running is rejected, and close() right after it closes the running service', async () => {

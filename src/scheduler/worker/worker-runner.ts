@@ -100,7 +100,6 @@ export function workerTaskFunction(module: URL, workers: Set<Worker>): TaskFunct
           ? new Worker(ENTRY, { workerData: start })
           : new Worker(BOOTSTRAP, { eval: true, workerData: start });
       workers.add(worker);
-      let settled = false;
       const onAbort = () => {
         const reason = run.signal.reason as { code?: string; message?: string } | undefined;
         if (reason?.code === 'TIMEOUT') {
@@ -110,15 +109,15 @@ export function workerTaskFunction(module: URL, workers: Set<Worker>): TaskFunct
         const message: WorkerAbort = { type: 'abort', reason: reason?.message ?? 'aborted' };
         worker.postMessage(message);
       };
-      /** The run ends with the first outcome known; later ones (an exit after a result) change nothing. */
-      const end = (): boolean => {
-        if (settled) return false;
-        settled = true;
+      // The promise keeps the first outcome (a result, an error, the exit); later ones change nothing.
+      const succeed = () => {
         run.signal.removeEventListener('abort', onAbort);
-        return true;
+        resolve();
       };
-      const succeed = () => end() && resolve();
-      const fail = (error: unknown) => end() && reject(error);
+      const fail = (error: unknown) => {
+        run.signal.removeEventListener('abort', onAbort);
+        reject(error);
+      };
       run.signal.addEventListener('abort', onAbort, { once: true });
       worker.on('message', (message: WorkerMessage) => {
         if (message.type === 'log') writeWorkerLine(run.logger, message.line);
