@@ -161,11 +161,14 @@ describe('worker tasks in a service process (Redis)', () => {
     expect(saw).toMatchObject({ task: 'cooperate', reason: `service "${SERVICE}" is closing` });
     await child.waitForLog((r) => r.msg === 'worker cleaned up', 'the clean-up');
     // The one that ignored it was terminated when the grace period ended.
-    const code = await waitForExit(child.process, 10_000, child.output);
+    const code = await waitForExit(child.process, 15_000, child.output);
     const exitedAt = Date.now();
     expect(code, child.output()).toBe(0);
     expect(exitedAt - closedAt).toBeGreaterThanOrEqual(SHUTDOWN_TIMEOUT_S * 1_000);
-    expect(exitedAt - closedAt).toBeLessThan(SHUTDOWN_TIMEOUT_S * 1_000 + 3_000);
+    // The stubborn worker never ends by itself, so the exit shows it was terminated; the slack is
+    // for a terminated thread's exit, which waits for the lowered helper threads (seconds on a
+    // busy machine, see the guide's "price" of the idle class).
+    expect(exitedAt - closedAt).toBeLessThan(SHUTDOWN_TIMEOUT_S * 1_000 + 6_000);
     const warning = child.logs.find((r) => r.msg?.startsWith('shutdown timeout'));
     expect(warning).toMatchObject({ abandoned_runs: 1 });
     expect(

@@ -69,10 +69,18 @@ describe('preciseNow', () => {
     });
     const dateSpy = vi.spyOn(Date, 'now').mockImplementation(() => Math.floor(truth()));
     try {
-      // Settled on these clocks first: readings across many millisecond boundaries (on a loaded
-      // machine the thread can miss a few).
-      const settled = truth() + 20;
-      while (truth() < settled) preciseNow();
+      // Settled on these clocks first: it settles at the millisecond boundaries it reads across,
+      // and a thread that a loaded machine keeps waiting misses some of them, so it reads until a
+      // thousand readings in a row are within 0.01 ms of the true time (for at most 2 s).
+      const giveUpAt = truth() + 2_000;
+      let settledReadings = 0;
+      while (settledReadings < 1_000 && truth() < giveUpAt) {
+        const before = truth();
+        const now = preciseNow();
+        const after = truth();
+        settledReadings = now >= before - 0.01 && now <= after + 0.01 ? settledReadings + 1 : 0;
+      }
+      expect(settledReadings, 'the clock to settle before the preemption').toBe(1_000);
       preemptAfterRead = 0;
       preciseNow();
       let worst = 0;
