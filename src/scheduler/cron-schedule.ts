@@ -1,4 +1,5 @@
-import { Cron } from 'croner';
+import { createRequire } from 'node:module';
+import type { Cron } from 'croner';
 import { DaebusError, errorMessage } from '../errors/daebus-error.js';
 
 /**
@@ -13,6 +14,17 @@ import { DaebusError, errorMessage } from '../errors/daebus-error.js';
  * `0 * * * *`) keep running at every real interval through the repeated hour.
  */
 
+/**
+ * croner's class, loaded (its CommonJS build, synchronously) when the first
+ * cron schedule is made: a service without one does not load it at start.
+ */
+let cronClass: typeof Cron | undefined;
+
+function loadCron(): typeof Cron {
+  cronClass ??= (createRequire(import.meta.url)('croner') as typeof import('croner')).Cron;
+  return cronClass;
+}
+
 /** Builds a croner job used only to compute times (it never starts a timer). */
 export function createCron(task: string, expression: unknown, timezone: string | null): Cron {
   if (typeof expression !== 'string' || expression.trim() === '') {
@@ -22,9 +34,10 @@ export function createCron(task: string, expression: unknown, timezone: string |
     );
   }
   if (timezone !== null) checkTimezone(task, timezone);
+  const CronClass = loadCron();
   let cron: Cron;
   try {
-    cron = new Cron(expression, { paused: true, timezone: timezone ?? undefined });
+    cron = new CronClass(expression, { paused: true, timezone: timezone ?? undefined });
   } catch (err) {
     throw new DaebusError(
       'INVALID_CONFIG',
