@@ -48,14 +48,9 @@ function startService(
   maxQueue: number,
   heapCapMb: number | null,
 ): Promise<ChildProcess> {
-  const file = fileURLToPath(new URL('./flood-service.ts', import.meta.url));
+  const file = fileURLToPath(new URL('./flood-service.js', import.meta.url));
   const child = fork(file, [url, service, String(maxConcurrency), String(maxQueue)], {
-    execArgv: [
-      '--expose-gc',
-      ...(heapCapMb === null ? [] : [`--max-old-space-size=${heapCapMb}`]),
-      '--import',
-      'tsx',
-    ],
+    execArgv: ['--expose-gc', ...(heapCapMb === null ? [] : [`--max-old-space-size=${heapCapMb}`])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   return new Promise((resolve, reject) => {

@@ -73,8 +73,8 @@ class RawClient {
 }
 
 function startServer(impl: Impl, url: string): Promise<ChildProcess> {
-  const file = fileURLToPath(new URL('./rpc-server.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', file, impl, url], {
+  const file = fileURLToPath(new URL('./rpc-server.js', import.meta.url));
+  const child = spawn(process.execPath, [file, impl, url], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {

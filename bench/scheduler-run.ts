@@ -1,10 +1,10 @@
 /**
  * One measurement of the scheduler benchmark, in a process of its own. The
- * `bench:scheduler` script compiles it with `bench/tsconfig.json`, and the
+ * `build:bench` script compiles it with `bench/tsconfig.json`, and the
  * benchmark (`scheduler.ts`) runs the JavaScript with plain `node` (no
  * TypeScript loader in the measured process):
- *   node dist-bench/scheduler-run.js precision <daebus|baseline> <tasks> <seconds>
- *   node --expose-gc dist-bench/scheduler-run.js memory <daebus|baseline> <tasks>
+ *   node dist-bench/bench/scheduler-run.js precision <daebus|baseline> <tasks> <seconds>
+ *   node --expose-gc dist-bench/bench/scheduler-run.js memory <daebus|baseline> <tasks>
  * Prints one JSON line. A precision run also tells stderr how its CPU time
  * splits: registering the tasks, the first two rounds (in which V8 compiles
  * the code the rounds run, on its helper threads, while the first runs go

@@ -18,8 +18,8 @@
  * measured process would add a thread of its own and several megabytes of
  * heap, whose collections cost the baseline (which allocates a timer per
  * fire) far more than Daebus. This program runs compiled too
- * (`bench/tsconfig.json` compiles both into `dist-bench/`, see the
- * `bench:scheduler` script): a TypeScript loader here would keep a
+ * (`bench/tsconfig.json` compiles every benchmark into `dist-bench/bench/`,
+ * see the `build:bench` script): a TypeScript loader here would keep a
  * compiler service process waking some twenty times a second beside every
  * measurement, on a machine with two cores.
  *

@@ -59,9 +59,9 @@ const mb = (bytes: number) => Number((bytes / 1_048_576).toFixed(2));
 const pct = (from: number, to: number) => Number((((to - from) / from) * 100).toFixed(2));
 
 function startService(url: string): Promise<ChildProcess> {
-  const file = fileURLToPath(new URL('./soak-service.ts', import.meta.url));
+  const file = fileURLToPath(new URL('./soak-service.js', import.meta.url));
   const child = fork(file, [url, SERVICE, LISTEN], {
-    execArgv: ['--expose-gc', '--import', 'tsx'],
+    execArgv: ['--expose-gc'],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   return new Promise((resolve, reject) => {
