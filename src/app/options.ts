@@ -45,12 +45,17 @@ export interface DaebusOptions {
    * and Node's other start-up threads: the threads the process had when
    * Daebus was loaded) to nice 19, and move them to the idle scheduling
    * class with util-linux's `chrt` (when it is installed), so that on a
-   * machine with few cores the event loop does not wait for them: a burst
-   * of compiling would make task runs due in that moment start late (see
-   * "Precision" in the guide). The main thread, and worker threads started
-   * later (worker tasks among them), keep their priority. The change lasts
-   * as long as the process: raising a priority again needs privileges.
-   * @default true
+   * machine with a spare core the event loop does not wait for them: a
+   * burst of compiling would make task runs due in that moment start a few
+   * milliseconds late. Only for a machine whose cores other processes never
+   * keep all busy: there, the helpers get no CPU time, and the event loop
+   * stalls for as long as it waits for one of them (a garbage collection
+   * that shares its work with them, the process's exit), up to seconds,
+   * and scheduled runs are missed (see "Precision" in the guide). The main
+   * thread, and worker threads started later (worker tasks among them),
+   * keep their priority. The change lasts as long as the process: raising a
+   * priority again needs privileges.
+   * @default false
    */
   lowerHelperThreads?: boolean;
   /** Your own pino logger; replaces the one Daebus creates. */
@@ -127,7 +132,7 @@ export const DEFAULTS = {
   shutdownTimeout: 10,
   heartbeatInterval: 5,
   handleSignals: true,
-  lowerHelperThreads: true,
+  lowerHelperThreads: false,
 } as const;
 
 function positive(name: string, value: unknown, integer: boolean): void {

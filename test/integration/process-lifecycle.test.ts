@@ -92,6 +92,7 @@ describe('after close, with a slow chrt', () => {
     writeFileSync(join(bin, 'chrt'), '#!/bin/sh\nsleep 0.2\nexit 0\n', { mode: 0o755 });
     const child = start('close-leaves-nothing.ts', {
       DAEBUS_TRANSPORT: 'memory',
+      LOWER_HELPERS: '1',
       LOG_LEVEL: 'debug',
       PATH: `${bin}:${process.env.PATH}`,
     });

@@ -166,8 +166,8 @@ describe('worker tasks in a service process (Redis)', () => {
     expect(code, child.output()).toBe(0);
     expect(exitedAt - closedAt).toBeGreaterThanOrEqual(SHUTDOWN_TIMEOUT_S * 1_000);
     // The stubborn worker never ends by itself, so the exit shows it was terminated; the slack is
-    // for a terminated thread's exit, which waits for the lowered helper threads (seconds on a
-    // busy machine, see the guide's "price" of the idle class).
+    // for a terminated thread's exit, which waits for the process's helper threads to finish their
+    // queued work (longer on a busy machine).
     expect(exitedAt - closedAt).toBeLessThan(SHUTDOWN_TIMEOUT_S * 1_000 + 6_000);
     const warning = child.logs.find((r) => r.msg?.startsWith('shutdown timeout'));
     expect(warning).toMatchObject({ abandoned_runs: 1 });

@@ -75,9 +75,9 @@ export async function terminateWorkers(workers: Set<Worker>): Promise<void> {
  * A task function that runs `module`'s default export in a new worker
  * thread, one per run. The run ends when the worker reports how its function
  * ended, not when the thread has exited: a thread's exit waits for the
- * process's helper threads to finish their queued work, and those run at
- * the lowest priority (see `lowerHelperThreads`), so on a busy machine the
- * exit can follow seconds later. When the run's signal aborts because of its
+ * process's helper threads to finish their queued work, and with
+ * `lowerHelperThreads` those run at the lowest priority, so on a busy
+ * machine the exit can follow seconds later. When the run's signal aborts because of its
  * timeout, the worker is terminated at once and the run ends when the thread
  * is gone; when the service closes, the worker's own signal aborts and it
  * gets the grace period to finish. Worker threads are kept in `workers` (one
