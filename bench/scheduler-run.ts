@@ -3,7 +3,7 @@
  * `build:bench` script compiles it with `bench/tsconfig.json`, and the
  * benchmark (`scheduler.ts`) runs the JavaScript with plain `node` (no
  * TypeScript loader in the measured process):
- *   node dist-bench/bench/scheduler-run.js precision <daebus|baseline> <tasks> <seconds>
+ *   node dist-bench/bench/scheduler-run.js precision <daebus|baseline> <tasks> <seconds> [lower-helpers]
  *   node --expose-gc dist-bench/bench/scheduler-run.js memory <daebus|baseline> <tasks>
  * Prints one JSON line. A precision run also tells stderr how its CPU time
  * splits: registering the tasks, the first two rounds (in which V8 compiles
@@ -12,7 +12,9 @@
  */
 import { Daebus } from 'daebus';
 
-const [mode, impl, tasksArg, secondsArg] = process.argv.slice(2);
+const [mode, impl, tasksArg, secondsArg, lowerArg] = process.argv.slice(2);
+/** Daebus with `lowerHelperThreads: true` (off by default). */
+const lowerHelperThreads = lowerArg === 'lower-helpers';
 const tasks = Number(tasksArg);
 const INTERVAL_MS = 1000;
 
@@ -74,6 +76,7 @@ async function precision(seconds: number): Promise<void> {
       logLevel: 'warn',
       handleSignals: false,
       heartbeatInterval: 3600,
+      lowerHelperThreads,
     });
     await app.run({ service: 'bench_scheduler', transport: 'memory' });
     cpuBefore = process.cpuUsage();

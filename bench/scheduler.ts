@@ -11,7 +11,9 @@
  *   the heap and of array buffers (where numbers can be kept outside the
  *   heap) per task, and the time to register them.
  *
- * `--tasks 1000,10000` runs the precision measurements for those sizes only.
+ * `--tasks 1000,10000` runs the precision measurements for those sizes only;
+ * `--lower-helpers` measures Daebus with `lowerHelperThreads: true` (the
+ * default leaves the helper threads alone).
  *
  * Each measurement runs in a fresh process, as compiled JavaScript under
  * plain `node`, as a deployed service runs: a TypeScript loader in the
@@ -43,6 +45,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '20' },
     repeat: { type: 'string', default: '5' },
     tasks: { type: 'string', default: '1,1000,10000' },
+    'lower-helpers': { type: 'boolean', default: false },
   },
 });
 const seconds = Number(values.seconds);
@@ -86,7 +89,13 @@ for (const tasks of sizes) {
   const runs: Record<string, Measurement[]> = { baseline: [], daebus: [] };
   for (let i = 0; i < repeat; i++) {
     for (const impl of ['baseline', 'daebus']) {
-      const run = measure(['precision', impl, String(tasks), String(seconds)]);
+      const run = measure([
+        'precision',
+        impl,
+        String(tasks),
+        String(seconds),
+        ...(values['lower-helpers'] ? ['lower-helpers'] : []),
+      ]);
       runs[impl]!.push(run);
       console.error(
         `# ${impl} ${tasks} tasks, run ${i + 1}/${repeat}: p99 ${run.p99_late_ms} ms, cpu ${run.cpu_ms} ms`,
