@@ -77,12 +77,12 @@ export async function terminateWorkers(workers: Set<Worker>): Promise<void> {
  * ended, not when the thread has exited: a thread's exit waits for the
  * process's helper threads to finish their queued work, and with
  * `lowerHelperThreads` those run at the lowest priority, so on a busy
- * machine the exit can follow seconds later. When the run's signal aborts because of its
- * timeout, the worker is terminated at once and the run ends when the thread
- * is gone; when the service closes, the worker's own signal aborts and it
- * gets the grace period to finish. Worker threads are kept in `workers` (one
- * set per scheduler) until they exit, so that closing an app ends its own
- * workers only.
+ * machine the exit can follow seconds later. When the run's signal aborts
+ * because of its timeout, the worker is terminated at once and the run ends
+ * when the thread is gone; when the service closes, the worker's own signal
+ * aborts and it gets the grace period to finish. Worker threads are kept in
+ * `workers` (one set per scheduler) until they exit, so that closing an app
+ * ends its own workers only.
  */
 export function workerTaskFunction(module: URL, workers: Set<Worker>): TaskFunction {
   return (run: TaskRun) =>
