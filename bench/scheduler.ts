@@ -51,6 +51,8 @@ const { values } = parseArgs({
 const seconds = Number(values.seconds);
 const repeat = Math.max(1, Math.floor(Number(values.repeat)));
 const sizes = values.tasks.split(',').map(Number);
+/** What each precision run is told beyond its size and length. */
+const precisionOptions = values['lower-helpers'] ? ['lower-helpers'] : [];
 /** The measurement program, compiled beside this one. */
 const runner = fileURLToPath(new URL('./scheduler-run.js', import.meta.url));
 
@@ -89,13 +91,7 @@ for (const tasks of sizes) {
   const runs: Record<string, Measurement[]> = { baseline: [], daebus: [] };
   for (let i = 0; i < repeat; i++) {
     for (const impl of ['baseline', 'daebus']) {
-      const run = measure([
-        'precision',
-        impl,
-        String(tasks),
-        String(seconds),
-        ...(values['lower-helpers'] ? ['lower-helpers'] : []),
-      ]);
+      const run = measure(['precision', impl, String(tasks), String(seconds), ...precisionOptions]);
       runs[impl]!.push(run);
       console.error(
         `# ${impl} ${tasks} tasks, run ${i + 1}/${repeat}: p99 ${run.p99_late_ms} ms, cpu ${run.cpu_ms} ms`,
