@@ -1,3 +1,4 @@
+import type { AsyncResource } from 'node:async_hooks';
 import type { Worker } from 'node:worker_threads';
 import type { Cron } from 'croner';
 import type { AppHandle } from '../context/app-handle.js';
@@ -84,8 +85,12 @@ export class Scheduler implements RunnerHost {
    * start (NaN), so that its first time does not change how V8 stores it.
    */
   #passNow = Number.NaN;
-  /** Where timer turns run: their runs' contexts are entered in it (see contextFreeScope). */
-  readonly #turnScope = contextFreeScope('DaebusSchedulerTurn');
+  /**
+   * Where timer turns run while the scheduler is started: their runs'
+   * contexts are entered in it (see contextFreeScope). Made by start() and
+   * destroyed by stop(), so that async hooks see it end.
+   */
+  #turnScope: AsyncResource | null = null;
   /** Async runs that have not settled yet, for the shutdown grace period. */
   readonly #inFlight = new Set<Promise<unknown>>();
   #onceCounter = 0;
@@ -165,6 +170,7 @@ export class Scheduler implements RunnerHost {
   start(app: AppHandle): void {
     if (this.#app !== null) return;
     this.#app = app;
+    this.#turnScope = contextFreeScope('DaebusSchedulerTurn');
     this.#lock =
       app.cacheClient === null
         ? null
@@ -189,6 +195,8 @@ export class Scheduler implements RunnerHost {
     this.#app = null;
     this.#lock = null;
     this.#disarm();
+    this.#turnScope?.emitDestroy();
+    this.#turnScope = null;
     this.#queue.clear();
     for (const state of this.#tasks.values()) {
       state.active = false;
@@ -449,7 +457,8 @@ export class Scheduler implements RunnerHost {
    * an earlier one.
    */
   readonly #onTimer = (): void => {
-    this.#turnScope.runInAsyncScope(this.#turn, this);
+    // Armed only while started (see #arm), and stop() disarms before it drops the scope.
+    this.#turnScope!.runInAsyncScope(this.#turn, this);
   };
 
   #turn(): void {

@@ -1,6 +1,7 @@
 /**
  * What a run receives, how close() ends runs, and the loggers inside a task.
  */
+import { createHook } from 'node:async_hooks';
 import { describe, expect, it, vi } from 'vitest';
 import { DaebusError, directLogger, logger, type TaskRun } from '../../../src/index.js';
 import {
@@ -130,6 +131,33 @@ describe('close()', () => {
     await closed;
     expect(vi.getTimerCount()).toBe(0);
     for (const task of Object.values(app.backgroundTasks)) expect(task.nextRunAt).toBeNull();
+  });
+
+  it('leaves no async resource behind: each run() makes the scope its timer turns run in, each close() ends it', async () => {
+    vi.useRealTimers(); // async hooks report an end on a turn of the real event loop
+    const made: number[] = [];
+    const ended = new Set<number>();
+    const hook = createHook({
+      init(asyncId, type) {
+        if (type === 'DaebusSchedulerTurn') made.push(asyncId);
+      },
+      destroy(asyncId) {
+        ended.add(asyncId);
+      },
+    }).enable();
+    try {
+      const app = newApp();
+      app.background('tick', 1, () => undefined);
+      await runApp(app);
+      await app.close();
+      await runApp(app);
+      await app.close();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    } finally {
+      hook.disable();
+    }
+    expect(made).toHaveLength(2);
+    expect(made.filter((asyncId) => !ended.has(asyncId))).toEqual([]);
   });
 
   it('nothing runs after close(), and run() again starts a fresh grid', async () => {
