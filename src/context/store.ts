@@ -50,10 +50,11 @@ const PREPARING = {} as Context;
  * An async resource of its own, with no context, for code that enters one
  * context after another (`enterWith`): a scheduler's timer turn. Inside
  * `scope.runInAsyncScope(fn)`, entering a context changes this resource
- * only, not the timer or immediate that called it; and it is always the same
- * object, so the code that reads and writes its context stays optimized (a
- * timer's and an immediate's objects differ in shape, and the code was
- * thrown away and compiled again whenever a pass came from the other).
+ * only, not the timer or immediate that called it; and it is the same
+ * object for every turn, so the code that reads and writes its context
+ * stays optimized (a timer's and an immediate's objects differ in shape, and
+ * the code was thrown away and compiled again whenever a pass came from the
+ * other). Its owner ends it with `emitDestroy()`.
  */
 export function contextFreeScope(type: string): AsyncResource {
   return contextStorage.exit(() => new AsyncResource(type, { requireManualDestroy: true }));
